@@ -1,0 +1,119 @@
+package node
+
+import "time"
+
+// Config is the effective configuration of the node: built-in defaults
+// overlaid by the AMI's bootstrap.toml, instance tags, user-data and flags,
+// in that order. Field names follow the TOML keys.
+type Config struct {
+	Role        string `toml:"role" json:"role"`
+	Namespace   string `toml:"namespace" json:"namespace"`
+	Datacenter  string `toml:"datacenter" json:"datacenter"`
+	Environment string `toml:"environment" json:"environment"`
+	// Region defaults to the region of the instance identity document.
+	Region string `toml:"region" json:"region"`
+	// NodeName defaults to the instance id.
+	NodeName string `toml:"node_name" json:"node_name"`
+	// NodeClass is the Nomad node class of a client. It defaults to, and
+	// must equal, Namespace.
+	NodeClass string `toml:"node_class" json:"node_class"`
+
+	Tags      TagsConfig      `toml:"tags" json:"tags"`
+	Join      JoinConfig      `toml:"join" json:"join"`
+	Network   NetworkConfig   `toml:"network" json:"network"`
+	DNS       DNSConfig       `toml:"dns" json:"dns"`
+	Vault     VaultConfig     `toml:"vault" json:"vault"`
+	Seal      SealConfig      `toml:"seal" json:"seal"`
+	Nomad     NomadConfig     `toml:"nomad" json:"nomad"`
+	Lifecycle LifecycleConfig `toml:"lifecycle" json:"lifecycle"`
+	Systemd   SystemdConfig   `toml:"systemd" json:"systemd"`
+}
+
+// TagsConfig selects which instance tags are configuration.
+type TagsConfig struct {
+	// Prefix is stripped from tag keys; tags without it are not read.
+	Prefix string `toml:"prefix" json:"prefix"`
+}
+
+// JoinConfig lists the DNS names each agent joins through retry_join.
+type JoinConfig struct {
+	Consul []string `toml:"consul" json:"consul"`
+	Nomad  []string `toml:"nomad" json:"nomad"`
+	Vault  []string `toml:"vault" json:"vault"`
+}
+
+// NetworkConfig chooses the addresses the agents bind to and advertise.
+// Both are go-sockaddr templates, such as "{{ GetPrivateIP }}", evaluated by
+// the agent at render time; the configs receive the resulting address.
+type NetworkConfig struct {
+	Bind      string `toml:"bind" json:"bind"`
+	Advertise string `toml:"advertise" json:"advertise"`
+}
+
+// DNSConfig controls the pre-flight check that retry_join names resolve.
+type DNSConfig struct {
+	// Server is a "host:port" DNS server to ask; empty means the system
+	// resolver.
+	Server string `toml:"server" json:"server"`
+	// Wait is how long to wait for every name to resolve.
+	Wait Duration `toml:"wait" json:"wait"`
+}
+
+// VaultConfig locates Vault and the AWS auth method the node logs in with.
+type VaultConfig struct {
+	Address  string `toml:"address" json:"address"`
+	AuthPath string `toml:"auth_path" json:"auth_path"`
+	ServerID string `toml:"server_id" json:"server_id"`
+	// Role is the Vault AWS auth role. It defaults to, and must equal,
+	// Namespace.
+	Role string `toml:"role" json:"role"`
+}
+
+// SealConfig configures Vault's awskms auto-unseal.
+type SealConfig struct {
+	KMSKeyID string `toml:"kms_key_id" json:"kms_key_id"`
+	Region   string `toml:"region" json:"region"`
+	Endpoint string `toml:"endpoint" json:"endpoint"`
+}
+
+// NomadConfig holds settings that depend on the installed Nomad.
+type NomadConfig struct {
+	// Version is the Nomad version the bake installed, such as "1.6.2".
+	Version string `toml:"version" json:"version"`
+}
+
+// LifecycleConfig controls the Auto Scaling lifecycle hook.
+type LifecycleConfig struct {
+	Hook      string `toml:"hook" json:"hook"`
+	OnFailure string `toml:"on_failure" json:"on_failure"`
+}
+
+// SystemdConfig tells the units stage where unit drop-ins live and which
+// manager to talk to.
+type SystemdConfig struct {
+	// UnitDir is the directory holding the role's unit files.
+	UnitDir string `toml:"unit_dir" json:"unit_dir"`
+}
+
+// Duration is a time.Duration that reads and writes as text ("90s", "2m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration such as "90s".
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText formats the duration as time.Duration.String does.
+func (d Duration) MarshalText() ([]byte, error) {
+	return []byte(d.Duration.String()), nil
+}
+
+// Provenance maps each effective key, dotted as in "join.consul", to the
+// source that set it, such as "default", "tag hashistack:role" or
+// "user-data line 3".
+type Provenance map[string]string
