@@ -22,6 +22,7 @@ type Config struct {
 	Join      JoinConfig      `toml:"join" json:"join"`
 	Network   NetworkConfig   `toml:"network" json:"network"`
 	DNS       DNSConfig       `toml:"dns" json:"dns"`
+	Consul    ConsulConfig    `toml:"consul" json:"consul"`
 	Vault     VaultConfig     `toml:"vault" json:"vault"`
 	Seal      SealConfig      `toml:"seal" json:"seal"`
 	Nomad     NomadConfig     `toml:"nomad" json:"nomad"`
@@ -48,6 +49,14 @@ type JoinConfig struct {
 type NetworkConfig struct {
 	Bind      string `toml:"bind" json:"bind"`
 	Advertise string `toml:"advertise" json:"advertise"`
+	// Client is the address the agents' HTTP APIs listen on.
+	Client string `toml:"client" json:"client"`
+}
+
+// ConsulConfig holds Consul server settings.
+type ConsulConfig struct {
+	// BootstrapExpect is the number of servers that elect the first leader.
+	BootstrapExpect int `toml:"bootstrap_expect" json:"bootstrap_expect"`
 }
 
 // DNSConfig controls the pre-flight check that retry_join names resolve.
@@ -67,6 +76,9 @@ type VaultConfig struct {
 	// Role is the Vault AWS auth role. It defaults to, and must equal,
 	// Namespace.
 	Role string `toml:"role" json:"role"`
+	// TLSDisable turns TLS off on a Vault server's listener. It exists for
+	// test clusters on loopback only.
+	TLSDisable bool `toml:"tls_disable" json:"tls_disable"`
 }
 
 // SealConfig configures Vault's awskms auto-unseal.
@@ -80,6 +92,11 @@ type SealConfig struct {
 type NomadConfig struct {
 	// Version is the Nomad version the bake installed, such as "1.6.2".
 	Version string `toml:"version" json:"version"`
+	// BootstrapExpect is the number of servers that elect the first leader.
+	BootstrapExpect int `toml:"bootstrap_expect" json:"bootstrap_expect"`
+	// FingerprintDenylist names client fingerprinters to turn off, such as
+	// "env_aws"; test configs turn off every cloud fingerprinter.
+	FingerprintDenylist []string `toml:"fingerprint_denylist" json:"fingerprint_denylist"`
 }
 
 // LifecycleConfig controls the Auto Scaling lifecycle hook.

@@ -1,0 +1,26 @@
+mode 0640
+# Written by bootstrap from this node's tags and user-data. Edit the inputs,
+# not this file: bootstrap diagnose reports local edits as drift.
+# The gossip key is in a separate file on tmpfs, written at every boot.
+
+datacenter           = "eu-west-1"
+name                 = "i-0e2e000000000001"
+data_dir             = "$ROOT/var/lib/nomad"
+bind_addr            = "127.0.0.12"
+leave_on_terminate   = true
+disable_update_check = true
+
+advertise {
+  http = "127.0.0.12"
+  rpc  = "127.0.0.12"
+  serf = "127.0.0.12"
+}
+
+server {
+  enabled          = true
+  bootstrap_expect = 3
+
+  server_join {
+    retry_join = ["nomad.e2e.internal"]
+  }
+}

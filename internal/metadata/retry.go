@@ -1,0 +1,170 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Backoff bounds. The first retry waits up to baseDelay, and each later one
+// doubles that bound up to maxDelay. IMDS is a link-local service that
+// responds in milliseconds, so long waits only delay the boot.
+const (
+	baseDelay = 10 * time.Millisecond
+	maxDelay  = time.Second
+)
+
+// policy sets how one kind of request is timed and classified.
+type policy struct {
+	timeout  time.Duration
+	classify func(tr *trace, err error) (retryable bool, cause error)
+}
+
+// retry calls call until it succeeds, fails with an error that is not worth
+// retrying, or has been called f.MaxAttempts times. Every attempt runs under
+// its own timeout, and every retry is logged with its cause.
+func retry[T any](ctx context.Context, f *Fetcher, path string, p policy,
+	call func(context.Context) (T, error)) (T, error) {
+	var zero T
+	for attempt := 1; ; attempt++ {
+		tr := &trace{}
+		value, err := attemptOnce(withTrace(ctx, tr), p, call)
+		if err == nil {
+			return value, nil
+		}
+		if ctx.Err() != nil {
+			return zero, &PathError{Path: path, Attempts: attempt, Err: ctx.Err()}
+		}
+		retryable, cause := p.classify(tr, err)
+		if !retryable || attempt >= f.maxAttempts() {
+			return zero, &PathError{Path: path, Attempts: attempt, Err: cause}
+		}
+		delay := backoff(attempt)
+		f.logger().Warn("retrying request", "path", path, "attempt", attempt,
+			"delay", delay.String(), "error", cause)
+		if err := sleep(ctx, delay); err != nil {
+			return zero, &PathError{Path: path, Attempts: attempt, Err: err}
+		}
+	}
+}
+
+// attemptOnce runs call under the policy's timeout. A timeout is reported
+// as ErrTimeout only when the caller's own context is still live.
+func attemptOnce[T any](ctx context.Context, p policy,
+	call func(context.Context) (T, error)) (T, error) {
+	attemptCtx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	value, err := call(attemptCtx)
+	if err != nil && ctx.Err() == nil && attemptCtx.Err() != nil {
+		return value, fmt.Errorf("%w after %s: %w", ErrTimeout, p.timeout, err)
+	}
+	return value, err
+}
+
+// backoff returns a delay drawn uniformly from (0, bound], where bound
+// doubles with every attempt up to maxDelay ("full jitter").
+func backoff(attempt int) time.Duration {
+	bound := maxDelay
+	if attempt < 20 {
+		bound = min(baseDelay<<(attempt-1), maxDelay)
+	}
+	return time.Duration(rand.Int64N(int64(bound))) + 1
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// classifyIMDS decides from the responses recorded by the trace middleware
+// whether an IMDS error is worth retrying, and turns it into a cause that
+// says what to fix. A failed token request is retried because a restarting
+// IMDS refuses connections for a moment, and its cause names the hop limit
+// because a dropped token response is the common misconfiguration.
+func classifyIMDS(tr *trace, err error) (bool, error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	switch {
+	case tr.tokenErr != nil:
+		return true, fmt.Errorf("%w: %w", ErrTokenUnavailable, err)
+	case tr.tokenStatus != 0 && tr.tokenStatus != http.StatusOK:
+		cause := fmt.Errorf("%w: %w", ErrTokenUnavailable, &StatusError{Code: tr.tokenStatus})
+		return tr.tokenStatus >= 500, cause
+	case errors.Is(err, ErrTimeout) || isNetTimeout(err):
+		return true, err
+	case !tr.seen:
+		return classifyByChain(err)
+	case tr.status == http.StatusUnauthorized:
+		return false, ErrTokenRefused
+	case tr.status == http.StatusNotFound:
+		return false, ErrNotFound
+	case tr.status >= 500:
+		return true, &StatusError{Code: tr.status}
+	case tr.status != 0 && tr.status != http.StatusOK:
+		return false, &StatusError{Code: tr.status}
+	case tr.sendErr != nil:
+		return true, err
+	}
+	return false, err
+}
+
+// classifyByChain classifies an error from an IMDS client that was not
+// built by [NewIMDSClient], so no trace was recorded. It cannot tell a
+// refused token from other failures, because the SDK hides the status of a
+// 401 behind an error type that does not unwrap.
+func classifyByChain(err error) (bool, error) {
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		switch code := status.HTTPStatusCode(); {
+		case code == http.StatusNotFound:
+			return false, ErrNotFound
+		case code == http.StatusUnauthorized:
+			return false, ErrTokenRefused
+		case code >= 500:
+			return true, &StatusError{Code: code}
+		}
+		return false, err
+	}
+	var send *smithyhttp.RequestSendError
+	return errors.As(err, &send), err
+}
+
+// classifyAWS classifies an error from an AWS Query API such as EC2.
+// Throttling, 5xx responses and failed connections are retried.
+func classifyAWS(_ *trace, err error) (bool, error) {
+	if errors.Is(err, ErrTimeout) || isNetTimeout(err) {
+		return true, err
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "RequestLimitExceeded", "Throttling", "ThrottlingException",
+			"InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable":
+			return true, err
+		}
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		return status.HTTPStatusCode() >= 500, err
+	}
+	var send *smithyhttp.RequestSendError
+	return errors.As(err, &send), err
+}
+
+func isNetTimeout(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) && netErr.Timeout()
+}

@@ -1,0 +1,138 @@
+// Package state reads and writes the agent's state file,
+// /var/lib/bootstrap/state.json: which instance it belongs to, the
+// effective configuration, each stage's start, duration, result and error,
+// and the digest of every file the agent rendered.
+//
+// The file is written atomically after every stage, so a run killed at any
+// point leaves the last complete picture. It never holds a secret: secrets
+// live on tmpfs and are referred to by path only.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashistack/bootstrap/internal/atomicfile"
+	"github.com/hashistack/bootstrap/internal/node"
+)
+
+// Path is where the state file lives on the node, below the run's root.
+const Path = "/var/lib/bootstrap/state.json"
+
+// Version is the schema version written to new state files.
+const Version = 1
+
+// Stage results.
+const (
+	Running   = "running"
+	OK        = "ok"
+	Failed    = "failed"
+	Skipped   = "skipped"
+	Unchanged = "unchanged"
+)
+
+// File is the content of the state file.
+type File struct {
+	Version    int    `json:"version"`
+	InstanceID string `json:"instance_id"`
+	// BootID is the kernel's boot id of the last run, which tells a reboot
+	// from a second run in the same boot.
+	BootID string `json:"boot_id,omitempty"`
+	Role   string `json:"role,omitempty"`
+
+	// Result is the run's overall result: Running, OK or Failed.
+	Result   string    `json:"result"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Stages   []Stage   `json:"stages"`
+
+	Instance   *node.Instance  `json:"instance,omitempty"`
+	Config     *node.Config    `json:"config,omitempty"`
+	Provenance node.Provenance `json:"provenance,omitempty"`
+
+	// InputsDigest is the digest of the files the render stage last wrote
+	// completely; an equal digest on a later run means nothing to rerender.
+	InputsDigest string     `json:"inputs_digest,omitempty"`
+	Files        []Rendered `json:"files,omitempty"`
+}
+
+// Stage records one stage of one run.
+type Stage struct {
+	Name     string        `json:"name"`
+	Result   string        `json:"result"`
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"duration_ns"`
+	// Detail says why a stage was skipped or what it changed.
+	Detail string `json:"detail,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Rendered records one file the render stage wrote, for drift detection.
+type Rendered struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Mode   string `json:"mode"`
+	Owner  string `json:"owner"`
+	Group  string `json:"group"`
+}
+
+// ErrCorrupt marks a state file that exists but cannot be decoded.
+var ErrCorrupt = errors.New("state file is corrupt")
+
+// Load reads the state file below root. It returns nil and no error when
+// the file does not exist.
+func Load(root string) (*File, error) {
+	p := filepath.Join(root, Path)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v; remove it to start a fresh first boot",
+			ErrCorrupt, p, err)
+	}
+	if f.Version != Version {
+		return nil, fmt.Errorf("%w: %s: schema version %d, this agent reads %d",
+			ErrCorrupt, p, f.Version, Version)
+	}
+	return &f, nil
+}
+
+// Save writes f atomically below root, creating the directory if needed.
+func Save(root string, f *File) error {
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	data = append(data, '\n')
+	p := filepath.Join(root, Path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	if err := atomicfile.WriteFile(p, data, 0o644, atomicfile.KeepOwner, atomicfile.KeepOwner); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// Stage returns the last record of the named stage, or nil.
+func (f *File) Stage(name string) *Stage {
+	if f == nil {
+		return nil
+	}
+	for i := len(f.Stages) - 1; i >= 0; i-- {
+		if f.Stages[i].Name == name {
+			return &f.Stages[i]
+		}
+	}
+	return nil
+}

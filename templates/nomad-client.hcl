@@ -1,0 +1,43 @@
+# Written by bootstrap from this node's tags and user-data. Edit the inputs,
+# not this file: bootstrap diagnose reports local edits as drift.
+
+datacenter           = {{ hcl .Config.Datacenter }}
+name                 = {{ hcl .Config.NodeName }}
+data_dir             = {{ .Path "/var/lib/nomad" | hcl }}
+bind_addr            = {{ hcl .Bind }}
+leave_on_terminate   = true
+disable_update_check = true
+
+advertise {
+  http = {{ hcl .Advertise }}
+  rpc  = {{ hcl .Advertise }}
+  serf = {{ hcl .Advertise }}
+}
+
+client {
+  enabled = true
+  # The node class is the namespace: job placement and Vault policies rely on it.
+  node_class = {{ hcl .Config.Namespace }}
+
+  meta {
+    namespace   = {{ hcl .Config.Namespace }}
+    environment = {{ hcl .Config.Environment }}
+  }
+
+  server_join {
+    retry_join = {{ hclList .Config.Join.Nomad }}
+  }
+{{- if .Config.Nomad.FingerprintDenylist }}
+
+  options {
+    "fingerprint.denylist" = {{ commaList .Config.Nomad.FingerprintDenylist | hcl }}
+  }
+{{- end }}
+}
+{{- if .Config.Vault.Address }}
+
+vault {
+  enabled = true
+  address = {{ hcl .Config.Vault.Address }}
+}
+{{- end }}
