@@ -74,7 +74,7 @@ func (rr *requestRecorder) tokensSent(path string) []string {
 }
 
 // serve starts h on a loopback port for the test's lifetime.
-func serve(t *testing.T, h http.Handler) string {
+func serve(t testing.TB, h http.Handler) string {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

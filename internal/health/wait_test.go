@@ -233,7 +233,7 @@ func TestProbeUnknownPath(t *testing.T) {
 func TestBackoffBounds(t *testing.T) {
 	for round := 1; round <= 40; round++ {
 		bound := maxDelay
-		if round < 8 {
+		if round < 7 {
 			bound = baseDelay << (round - 1)
 		}
 		for range 100 {

@@ -7,10 +7,11 @@
 // It never falls back to IMDSv1, never passes an empty required value on as
 // if it were real, and never logs user-data or tag values.
 //
-// Retries are this package's own, not the SDK's: both SDK clients get
-// [aws.NopRetryer], and [retry] runs a capped exponential backoff with full
-// jitter that logs every retry with its cause through the injected logger,
-// which the SDK's retryer cannot do. It never retries 401 or 404.
+// Retries are this package's own, not the SDK's. Both SDK clients get
+// [aws.NopRetryer], and the package retries with a capped exponential
+// backoff and full jitter, logging every retry with its cause through the
+// injected logger, which the SDK's retryer cannot do. It never retries a
+// 401 or a 404.
 package metadata
 
 import (
@@ -237,7 +238,7 @@ func (f *Fetcher) getMetadata(ctx context.Context, path string) ([]byte, error) 
 }
 
 func readAll(body io.ReadCloser) ([]byte, error) {
-	defer body.Close()
+	defer func() { _ = body.Close() }()
 	data, err := io.ReadAll(body)
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)

@@ -103,14 +103,12 @@ func TestFetchFromMockWrongToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	rewrite := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		rewrite(r)
-		if r.Method == http.MethodGet {
-			r.Header.Set(imds.TokenHeader, "AAAAwrongtokenAAAA")
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		if r.In.Method == http.MethodGet {
+			r.Out.Header.Set(imds.TokenHeader, "AAAAwrongtokenAAAA")
 		}
-	}
+	}}
 	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
 	f, _ := newFetcher(t, srv.URL, "")

@@ -91,9 +91,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // classifyIMDS decides from the responses recorded by the trace middleware
 // whether an IMDS error is worth retrying, and turns it into a cause that
-// says what to fix. A failed token request is retried because a restarting
-// IMDS refuses connections for a moment, and its cause names the hop limit
-// because a dropped token response is the common misconfiguration.
+// names the fix. A token request that failed on the connection or with a
+// 5xx is retried like any other request. Its cause names the hop limit,
+// because a token response dropped by a low hop limit shows up as a timeout.
 func classifyIMDS(tr *trace, err error) (bool, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()

@@ -104,7 +104,8 @@ func TestFetchTokenBeforeParallelRequests(t *testing.T) {
 }
 
 func TestFetchTagsDisabledUsesDescribeTags(t *testing.T) {
-	tags := manyTags(12)
+	tags := manyTags(11)
+	tags["hostile"] = "a \"quoted\" ${value}\r\nwith <xml> & newlines\n"
 	srv := imds.New(t, imds.Config{Identity: testIdentity, TagsDisabled: true})
 	ec2 := newEC2(t, map[string]map[string]string{
 		testIdentity.InstanceID: tags,

@@ -28,6 +28,10 @@ var tagKeyPattern = regexp.MustCompile(`^[A-Za-z0-9+\-=.,_:@]{1,128}$`)
 
 // tags reads the instance tags from IMDS, or from ec2:DescribeTags when
 // IMDS returns 404 because instance metadata tags are disabled.
+//
+// NOTE: whether IMDS also returns 404 for an instance that has tags enabled
+// but no tags at all is not verified here. If it does, such an instance
+// falls back to ec2:DescribeTags and needs that permission.
 func (f *Fetcher) tags(ctx context.Context, inst node.Instance) (map[string]string, string, error) {
 	list, err := f.getMetadata(ctx, pathTags)
 	if errors.Is(err, ErrNotFound) {

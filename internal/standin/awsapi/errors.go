@@ -25,7 +25,10 @@ func invalidParameterValue(format string, args ...any) *Error {
 }
 
 // authError returns the error for a request whose signature does not
-// verify: EC2 returns 401 AuthFailure, the Query services 403 with code.
+// verify. EC2 returns 401 AuthFailure, and the Query services 403 with code.
+//
+// NOTE: the EC2 API reference lists AuthFailure without a status code. The
+// 401 here is what EC2 is known to return, not checked against EC2 itself.
 func (s *Server) authError(code, message string) *Error {
 	if s.svc.Errors == EC2Errors {
 		return &Error{Status: http.StatusUnauthorized, Code: "AuthFailure", Message: message}

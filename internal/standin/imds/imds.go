@@ -13,6 +13,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -86,6 +88,7 @@ type Server struct {
 	URL string
 
 	cfg      Config
+	srv      *httptest.Server
 	mu       sync.Mutex
 	tokens   map[string]time.Time
 	failures int
@@ -95,12 +98,30 @@ type Server struct {
 // New starts a stand-in on 127.0.0.1 and stops it when the test ends.
 func New(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s := &Server{cfg: cfg, tokens: map[string]time.Time{}}
-	srv := httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
+	s, err := Launch(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
 	return s
 }
+
+// Launch starts a stand-in on 127.0.0.1 for a caller that is not a test,
+// such as a script command; Close stops it.
+func Launch(cfg Config) (*Server, error) {
+	s := &Server{cfg: cfg, tokens: map[string]time.Time{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("imds stand-in: %w", err)
+	}
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.serveHTTP)}}
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s, nil
+}
+
+// Close stops the stand-in.
+func (s *Server) Close() { s.srv.Close() }
 
 // Requests returns every request received so far as "METHOD PATH", in
 // arrival order.

@@ -140,7 +140,8 @@ func launchOnce(ctx context.Context, bin, configPath, logPath string) (*Process,
 	if err != nil {
 		return nil, fmt.Errorf("create mock log: %w", err)
 	}
-	defer logFile.Close()
+	// The child has its own copy of the descriptor.
+	defer func() { _ = logFile.Close() }()
 	// The mock runs without exec.CommandContext: it must outlive ctx, which
 	// only bounds the start, and Stop ends it.
 	cmd := exec.Command(bin, "-c", configPath, "-n", "127.0.0.1", "-p", strconv.Itoa(port), "-I")
@@ -187,7 +188,7 @@ func (p *Process) tokenOK(ctx context.Context, client *http.Client) bool {
 	if err != nil {
 		return false
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
 
@@ -205,7 +206,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("pick a free port: %w", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/hashistack/bootstrap/internal/standin/imds"
+	"github.com/hashistack/bootstrap/internal/testenv/imdsmock"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output inside the scripts")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"bootstrap": func() {
+			os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+		},
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script. Each script starts
+// its own IMDS (AWS's mock, or the stand-in for faults the mock cannot
+// produce) on loopback with the `imds` command.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: *update,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("HOME", e.WorkDir)
+			// Nothing in these scripts may call an AWS API: a closed
+			// loopback port makes an unexpected call fail here.
+			e.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+			e.Setenv("AWS_ACCESS_KEY_ID", "AKIDSCRIPTTEST")
+			e.Setenv("AWS_SECRET_ACCESS_KEY", "script-test-not-a-secret")
+			e.Setenv("AWS_REGION", "eu-west-1")
+			e.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"imds": cmdIMDS,
+			"gzip": cmdGzip,
+		},
+	})
+}
+
+// cmdIMDS serves an instance whose user-data is the named file, with the
+// given KEY=VALUE tags, and points AWS_EC2_METADATA_SERVICE_ENDPOINT at it.
+//
+//	imds [-refuse-token] [-empty-identity] USERDATA [KEY=VALUE ...]
+//
+// Without a fault flag and with at most two tags it runs AWS's mock;
+// otherwise the stand-in that speaks the same IMDSv2 protocol.
+func cmdIMDS(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! imds")
+	}
+	var refuse, empty bool
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-refuse-token":
+			refuse = true
+		case "-empty-identity":
+			empty = true
+		default:
+			ts.Fatalf("imds: unknown flag %s", args[0])
+		}
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: imds [-refuse-token] [-empty-identity] USERDATA [KEY=VALUE ...]")
+	}
+	ud, err := os.ReadFile(ts.MkAbs(args[0])) // byte for byte, gzip included
+	ts.Check(err)
+	// A Name tag, as every real instance has; with no tag at all the mock
+	// answers 404 for tags and the agent would fall back to DescribeTags.
+	tags := map[string]string{"Name": "script-node"}
+	for _, kv := range args[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			ts.Fatalf("imds: tag %q is not KEY=VALUE", kv)
+		}
+		tags[k] = v
+	}
+	const instanceID = "i-0c11000000000a001"
+	var url string
+	if refuse || empty || len(tags) > 2 {
+		id := imds.Identity{
+			InstanceID: instanceID, AccountID: "123456789012", Region: "eu-west-1",
+			AvailabilityZone: "eu-west-1a", PrivateIP: "10.1.2.3",
+		}
+		if empty {
+			id.InstanceID = ""
+		}
+		srv, err := imds.Launch(imds.Config{
+			Identity: id, UserData: ud, Tags: tags, RefuseToken: refuse,
+		})
+		ts.Check(err)
+		ts.Defer(srv.Close)
+		url = srv.URL
+	} else {
+		dir := filepath.Join(ts.Getenv("WORK"), ".imds")
+		ts.Check(os.MkdirAll(dir, 0o755))
+		p, err := imdsmock.Launch(context.Background(), dir, imdsmock.Config{
+			InstanceID: instanceID, AccountID: "123456789012", Region: "eu-west-1",
+			PrivateIP: "10.1.2.3", Tags: tags, UserData: ud,
+		})
+		ts.Check(err)
+		ts.Defer(p.Stop)
+		url = p.URL
+	}
+	ts.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url)
+}
+
+// cmdGzip compresses SRC into DST, and base64-encodes the result with
+// -base64, as a user who encodes user-data twice would.
+//
+//	gzip [-base64] SRC DST
+func cmdGzip(ts *testscript.TestScript, neg bool, args []string) {
+	b64 := len(args) > 0 && args[0] == "-base64"
+	if b64 {
+		args = args[1:]
+	}
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gzip [-base64] SRC DST")
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(ts.ReadFile(args[0])))
+	ts.Check(zw.Close())
+	out := buf.Bytes()
+	if b64 {
+		out = []byte(base64.StdEncoding.EncodeToString(out))
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), out, 0o644))
+}
