@@ -62,6 +62,10 @@ type Options struct {
 	// Resolver returns the resolver for the DNS pre-flight: server is
 	// dns.server from the config, "" for the system resolver.
 	Resolver func(server string) resolve.Resolver
+	// Secrets configures the secrets stage.
+	Secrets SecretsOptions
+	// Lifecycle configures the health and signal stages.
+	Lifecycle LifecycleOptions
 
 	// Timeout bounds the whole run.
 	Timeout time.Duration

@@ -101,18 +101,6 @@ func (r *run) userData() ([]byte, error) {
 	return res.Doc, nil
 }
 
-// secrets is a placeholder until the Vault login is built: no secret is
-// fetched, and the stage says so instead of claiming success.
-func (r *run) secrets(ctx context.Context) (string, string, error) {
-	if warm(r.res.instance) {
-		return state.Skipped, "warm pool (" + r.res.instance.TargetLifecycleState +
-			"): no secret fetched", nil
-	}
-	// TODO: log in to Vault with the AWS IAM auth method and fetch the
-	// role's secrets to tmpfs.
-	return state.Skipped, "not built yet: no secret fetched", nil
-}
-
 func (r *run) render(ctx context.Context) (string, string, error) {
 	files, err := render.Plan(render.Input{
 		Root:     r.o.Root,
@@ -235,16 +223,6 @@ func joinNames(j node.JoinConfig, kind string) []string {
 		return j.Vault
 	}
 	return nil
-}
-
-func (r *run) health(ctx context.Context) (string, string, error) {
-	// TODO: poll the role's health checks until healthy or the deadline.
-	return state.Skipped, "not built yet: health not checked", nil
-}
-
-func (r *run) signal(ctx context.Context) (string, string, error) {
-	// TODO: complete the Auto Scaling lifecycle action.
-	return state.Skipped, "not built yet: lifecycle hook not completed", nil
 }
 
 // warm reports whether the instance is being prepared for a warm pool.
