@@ -133,14 +133,14 @@ func boot(ctx context.Context, n node, bin, dir, dnsAddr string, out io.Writer) 
 	if err != nil {
 		return fmt.Errorf("start systemd manager: %w", err)
 	}
-	defer mgr.Stop()
+	defer func() { _ = mgr.Stop() }()
 
 	fmt.Fprintf(out, "== %s (%s, IMDS mock %s)\n", n.role, n.addr, mock.URL)
 	log, err := os.Create(filepath.Join(sn.Root, "bootstrap.log"))
 	if err != nil {
 		return err
 	}
-	defer log.Close()
+	defer func() { _ = log.Close() }()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "bootstrap"), "run",
 		"--root", sn.Root, "--systemd-socket", mgr.Socket, "--timeout", "1m")
 	cmd.Env = []string{
@@ -183,7 +183,9 @@ func report(out io.Writer, root string) error {
 		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", s.Name, s.Result,
 			s.Duration.Round(10*time.Microsecond), note)
 	}
-	w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	for _, f := range st.Files {
 		fmt.Fprintf(out, "  wrote %s (%s %s:%s)\n", filepath.Join(root, f.Path), f.Mode, f.Owner, f.Group)
 	}

@@ -7,14 +7,12 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -329,19 +327,4 @@ func TestFirstBootEachRole(t *testing.T) {
 			}
 		})
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func stageJSON(t *testing.T, f *state.File) string {
-	t.Helper()
-	b, _ := json.MarshalIndent(f.Stages, "", "  ")
-	return string(b)
 }

@@ -75,7 +75,6 @@ func (r *run) stage(ctx context.Context, name string, timeout time.Duration, fn 
 	r.st.Stages = append(r.st.Stages, state.Stage{
 		Name: name, Result: state.Running, Started: start.UTC(),
 	})
-	rec := &r.st.Stages[len(r.st.Stages)-1]
 	if err := r.save(); err != nil {
 		return err
 	}
@@ -86,7 +85,9 @@ func (r *run) stage(ctx context.Context, name string, timeout time.Duration, fn 
 	result, detail, err := fn(sctx)
 	cancel()
 
-	rec = &r.st.Stages[len(r.st.Stages)-1]
+	// The fn may have saved the state, but never appends a stage, so the
+	// record is still the last one.
+	rec := &r.st.Stages[len(r.st.Stages)-1]
 	rec.Duration = r.o.Now().Sub(start)
 	rec.Detail = detail
 	if err != nil {

@@ -159,9 +159,9 @@ func lock(root string) (func(), error) {
 		return nil, fmt.Errorf("%w: open lock: %w", ErrState, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("%w: %s is held by another bootstrap run; wait for it "+
 			"or check `systemctl status bootstrap.service`", ErrState, p)
 	}
-	return func() { f.Close() }, nil
+	return func() { _ = f.Close() }, nil
 }

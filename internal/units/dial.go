@@ -55,7 +55,7 @@ func dialPrivate(ctx context.Context, socket string) (*dbus.Conn, error) {
 	}
 	auth := []dbus.Auth{dbus.AuthExternal(strconv.Itoa(os.Getuid()))}
 	if err := conn.Auth(auth); err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
 	return conn, nil

@@ -47,7 +47,7 @@ func Launch(records map[string][]string) (*Server, error) {
 		addr := pc.LocalAddr().String()
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			pc.Close()
+			_ = pc.Close()
 			lastErr = err
 			continue
 		}
@@ -75,7 +75,7 @@ func (s *Server) serve() {
 	started := make(chan struct{}, 2)
 	for _, srv := range []*dns.Server{s.udp, s.tcp} {
 		srv.NotifyStartedFunc = func() { started <- struct{}{} }
-		go srv.ActivateAndServe()
+		go func() { _ = srv.ActivateAndServe() }()
 	}
 	<-started
 	<-started
@@ -83,8 +83,8 @@ func (s *Server) serve() {
 
 // Stop shuts the server down.
 func (s *Server) Stop() {
-	s.udp.Shutdown()
-	s.tcp.Shutdown()
+	_ = s.udp.Shutdown()
+	_ = s.tcp.Shutdown()
 }
 
 // Set replaces the addresses of name. No address makes the name exist
@@ -118,7 +118,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	m.Authoritative = true
 	if len(req.Question) != 1 {
 		m.Rcode = dns.RcodeFormatError
-		w.WriteMsg(m)
+		_ = w.WriteMsg(m)
 		return
 	}
 	q := req.Question[0]
@@ -127,7 +127,7 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	s.mu.Unlock()
 	if !ok {
 		m.Rcode = dns.RcodeNameError
-		w.WriteMsg(m)
+		_ = w.WriteMsg(m)
 		return
 	}
 	for _, a := range addrs {
@@ -141,5 +141,5 @@ func (s *Server) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 			m.Answer = append(m.Answer, &dns.AAAA{Hdr: hdr, AAAA: a.AsSlice()})
 		}
 	}
-	w.WriteMsg(m)
+	_ = w.WriteMsg(m)
 }
