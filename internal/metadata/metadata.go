@@ -92,10 +92,7 @@ func NewFetcher(cfg aws.Config, log *slog.Logger) *Fetcher {
 	return &Fetcher{
 		IMDS: NewIMDSClient(cfg),
 		NewEC2: func(region string) TagsAPI {
-			return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-				o.Region = region
-				o.Retryer = aws.NopRetryer{}
-			})
+			return newDescribeTagsClient(cfg, region)
 		},
 		Logger: log,
 	}
