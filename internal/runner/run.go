@@ -33,8 +33,8 @@ func newRun(o Options, prev *state.File) *run {
 		Started: o.Now().UTC(),
 	}
 	if prev != nil {
-		// Carry the render record forward until the metadata stage says
-		// whether this is still the same instance.
+		// Carry the render record forward until the metadata stage finds
+		// out whether this is still the same instance.
 		st.InstanceID = prev.InstanceID
 		st.InputsDigest = prev.InputsDigest
 		st.Files = prev.Files

@@ -1,6 +1,6 @@
 // Package runner owns the first boot: the order of the stages, their
 // deadlines, the state file and the log line at each stage's start and
-// end. It is the only package that knows every stage; the stage packages
+// end. It is the only package that imports every stage. The stage packages
 // take plain values and return plain values, and the runner passes them on.
 //
 // A stage whose work is not built yet is recorded as skipped, never as ok.

@@ -21,7 +21,7 @@ import (
 	"github.com/hashistack/bootstrap/internal/node"
 )
 
-// Path is where the state file lives on the node, below the run's root.
+// Path is the state file's path on the node, below the run's root.
 const Path = "/var/lib/bootstrap/state.json"
 
 // Version is the schema version written to new state files.
@@ -40,8 +40,8 @@ const (
 type File struct {
 	Version    int    `json:"version"`
 	InstanceID string `json:"instance_id"`
-	// BootID is the kernel's boot id of the last run, which tells a reboot
-	// from a second run in the same boot.
+	// BootID is the kernel's boot id of the last run, which distinguishes
+	// a reboot from a second run in the same boot.
 	BootID string `json:"boot_id,omitempty"`
 	Role   string `json:"role,omitempty"`
 
@@ -67,7 +67,7 @@ type Stage struct {
 	Result   string        `json:"result"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
-	// Detail says why a stage was skipped or what it changed.
+	// Detail is why a stage was skipped, or what it changed.
 	Detail string `json:"detail,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
