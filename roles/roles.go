@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -56,13 +57,48 @@ type File struct {
 	Mode string `toml:"mode"`
 }
 
-// Secret is one secret the service needs, fetched from Vault at every boot.
+// Secret is one secret the service needs, fetched at every boot and
+// written below /run/bootstrap/<service>/ on tmpfs. Path, Names and
+// Policies may contain {namespace}, {datacenter}, {region} and {node_name},
+// which the secrets stage replaces with the node's values.
 type Secret struct {
 	Name    string `toml:"name"`
 	Service string `toml:"service"`
-	Kind    string `toml:"kind"`
-	Path    string `toml:"path"`
+	// Kind is one of the Kind* constants.
+	Kind string `toml:"kind"`
+	// Path is below the kind's mount, which the configuration sets per
+	// environment: a KV v2 secret path, a Consul role or a PKI role.
+	Path string `toml:"path"`
+	// Field is the KV v2 field that holds the value.
+	Field string `toml:"field"`
+	// Setting is the dotted agent setting, such as "encrypt" or
+	// "acl.tokens.agent", that receives the value in the service's secret
+	// include file.
+	Setting string `toml:"setting"`
+	// Names are the DNS names of a PKI certificate, the common name first.
+	Names []string `toml:"names"`
+	// Policies are the policies of a legacy Vault token.
+	Policies []string `toml:"policies"`
 }
+
+// Kinds of secrets.
+const (
+	// KindKV reads Field of a KV v2 secret.
+	KindKV = "kv"
+	// KindConsulACL reads a token from the Consul secrets engine.
+	KindConsulACL = "consul-acl"
+	// KindPKI issues a certificate, key and CA from the PKI engine.
+	KindPKI = "pki"
+	// KindVaultToken creates a child token with Policies, for Nomad before
+	// 1.10 when configured to use one.
+	KindVaultToken = "vault-token"
+	// KindVaultTLS copies a Vault server's certificate, key and CA from AWS
+	// Secrets Manager or a baked directory, because the server cannot ask
+	// Vault before it has joined.
+	KindVaultTLS = "vault-tls"
+)
+
+var secretKinds = []string{KindKV, KindConsulACL, KindPKI, KindVaultToken, KindVaultTLS}
 
 // Check is one health check of the role.
 type Check struct {
@@ -141,10 +177,37 @@ func (r Role) validate(file string) error {
 			return fmt.Errorf("roles/%s: file path %q must be absolute and clean", file, f.Path)
 		}
 	}
+	for _, s := range r.Secrets {
+		if err := s.validate(file, services); err != nil {
+			return err
+		}
+	}
 	for _, c := range r.Checks {
 		if !services[c.Service] {
 			return fmt.Errorf("roles/%s: check %s names unknown service %q", file, c.Name, c.Service)
 		}
+	}
+	return nil
+}
+
+func (s Secret) validate(file string, services map[string]bool) error {
+	if !services[s.Service] {
+		return fmt.Errorf("roles/%s: secret %s names unknown service %q", file, s.Name, s.Service)
+	}
+	if !slices.Contains(secretKinds, s.Kind) {
+		return fmt.Errorf("roles/%s: secret %s has unknown kind %q: use one of %s",
+			file, s.Name, s.Kind, strings.Join(secretKinds, ", "))
+	}
+	switch {
+	case (s.Kind == KindKV || s.Kind == KindConsulACL) && (s.Path == "" || s.Setting == ""):
+		return fmt.Errorf("roles/%s: secret %s of kind %s needs path and setting", file, s.Name, s.Kind)
+	case s.Kind == KindKV && s.Field == "":
+		return fmt.Errorf("roles/%s: secret %s of kind kv needs field", file, s.Name)
+	case s.Kind == KindPKI && (s.Path == "" || len(s.Names) == 0):
+		return fmt.Errorf("roles/%s: secret %s of kind pki needs path and names", file, s.Name)
+	case s.Kind == KindVaultToken && (s.Setting == "" || len(s.Policies) == 0):
+		return fmt.Errorf("roles/%s: secret %s of kind vault-token needs setting and policies",
+			file, s.Name)
 	}
 	return nil
 }

@@ -109,16 +109,15 @@ func TestUnitSettings(t *testing.T) {
 			"Service.Type":            "oneshot",
 			"Service.ExecStart":       "/usr/bin/bootstrap run",
 			"Service.RemainAfterExit": "yes",
-			"Service.TimeoutStartSec": "15min",
+			"Service.TimeoutStartSec": "18min",
 			"Service.StandardOutput":  "journal",
 			"Unit.After":              "network-online.target",
 			"Unit.Wants":              "network-online.target",
-			"Unit.Before":             "consul.service nomad.service vault.service",
 			"Install.WantedBy":        "multi-user.target",
 		}},
 		{"consul.service", map[string]string{
 			"Service.User":                  "consul",
-			"Service.ExecStart":             "/usr/bin/consul agent -config-dir=/etc/consul.d",
+			"Service.ExecStart":             "/usr/bin/consul agent -config-dir=/etc/consul.d -config-file=/run/bootstrap/consul/secrets.hcl",
 			"Service.ProtectSystem":         "strict",
 			"Service.NoNewPrivileges":       "yes",
 			"Service.CapabilityBoundingSet": "",
@@ -135,7 +134,7 @@ func TestUnitSettings(t *testing.T) {
 		}},
 		{"nomad.service", map[string]string{
 			"Service.User":           "root",
-			"Service.ExecStart":      "/usr/bin/nomad agent -config=/etc/nomad.d",
+			"Service.ExecStart":      "/usr/bin/nomad agent -config=/etc/nomad.d -config=/run/bootstrap/nomad/secrets.hcl",
 			"Service.StateDirectory": "nomad",
 		}},
 	}
@@ -161,5 +160,26 @@ func TestUnitSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoOrderingWithBootstrap guards against a deadlock: the agent starts
+// the role's units from inside bootstrap.service and waits for their jobs,
+// so an ordering between them and bootstrap.service would make those jobs
+// wait for bootstrap.service, which waits for them.
+func TestNoOrderingWithBootstrap(t *testing.T) {
+	for _, unit := range []string{"bootstrap.service", "consul.service", "nomad.service", "vault.service"} {
+		got := settings(t, unit)
+		for _, key := range []string{"Unit.Before", "Unit.After"} {
+			for _, v := range got[key] {
+				for _, dep := range strings.Fields(v) {
+					other := dep != unit && slices.Contains(
+						[]string{"bootstrap.service", "consul.service", "nomad.service", "vault.service"}, dep)
+					if other && (unit == "bootstrap.service" || dep == "bootstrap.service") {
+						t.Errorf("%s: %s=%s orders it against %s", unit, key, v, dep)
+					}
+				}
+			}
+		}
 	}
 }

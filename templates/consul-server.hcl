@@ -30,3 +30,17 @@ acl {
   default_policy = "deny"
   down_policy    = "extend-cache"
 }
+
+# Issued by Vault's PKI and written to tmpfs by bootstrap at every boot.
+tls {
+  defaults {
+    ca_file         = {{ .Path "/run/bootstrap/consul/ca.crt" | hcl }}
+    cert_file       = {{ .Path "/run/bootstrap/consul/tls.crt" | hcl }}
+    key_file        = {{ .Path "/run/bootstrap/consul/tls.key" | hcl }}
+    verify_outgoing = true
+  }
+
+  internal_rpc {
+    verify_server_hostname = true
+  }
+}

@@ -34,6 +34,16 @@ client {
   }
 {{- end }}
 }
+
+# RPC TLS with a certificate issued by Vault's PKI and written to tmpfs by
+# bootstrap at every boot. The HTTP API stays plain on the client address.
+tls {
+  rpc                    = true
+  ca_file                = {{ .Path "/run/bootstrap/nomad/ca.crt" | hcl }}
+  cert_file              = {{ .Path "/run/bootstrap/nomad/tls.crt" | hcl }}
+  key_file               = {{ .Path "/run/bootstrap/nomad/tls.key" | hcl }}
+  verify_server_hostname = true
+}
 {{- if .Config.Vault.Address }}
 
 vault {

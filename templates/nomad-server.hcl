@@ -27,10 +27,21 @@ server {
     retry_join = {{ hclList .Config.Join.Nomad }}
   }
 }
-{{- if .Config.Vault.Address }}
-{{- if .NomadWorkloadIdentity }}
 
-# Nomad 1.7 and later: tasks get Vault tokens through workload identities.
+# RPC TLS with a certificate issued by Vault's PKI and written to tmpfs by
+# bootstrap at every boot. The HTTP API stays plain on the client address.
+tls {
+  rpc                    = true
+  ca_file                = {{ .Path "/run/bootstrap/nomad/ca.crt" | hcl }}
+  cert_file              = {{ .Path "/run/bootstrap/nomad/tls.crt" | hcl }}
+  key_file               = {{ .Path "/run/bootstrap/nomad/tls.key" | hcl }}
+  verify_server_hostname = true
+}
+{{- if .Config.Vault.Address }}
+{{- if and .NomadWorkloadIdentity (ne .Config.Nomad.VaultMode "legacy-token") }}
+
+# Nomad 1.7 and later: tasks get Vault tokens through workload identities,
+# and the server holds no Vault token.
 vault {
   enabled = true
   address = {{ hcl .Config.Vault.Address }}
@@ -42,8 +53,9 @@ vault {
 }
 {{- else }}
 
-# Nomad before 1.7: the server derives task tokens from its own Vault token,
-# which the secrets stage passes in the environment, never in this file.
+# nomad.vault_mode = "legacy-token", for Nomad before 1.10: the server
+# derives task tokens from its own token, a child token of the namespace's
+# policies that bootstrap writes to /run/bootstrap/nomad/secrets.hcl.
 vault {
   enabled          = true
   address          = {{ hcl .Config.Vault.Address }}

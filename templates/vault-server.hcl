@@ -1,9 +1,10 @@
 # Written by bootstrap from this node's tags and user-data. Edit the inputs,
 # not this file: bootstrap diagnose reports local edits as drift.
 {{- /*
-NOTE: with TLS on, retry_join checks the leader's certificate against the
-system CAs. A CA of Vault's own PKI needs leader_ca_cert_file, which can only
-be added once the secrets stage writes that CA to tmpfs.
+TODO: with TLS on, retry_join checks the leader's certificate against the
+system CAs. The secrets stage now writes the CA to
+/run/bootstrap/vault/ca.crt; leader_ca_cert_file should name it once the
+render tests expect it.
 */}}
 
 storage "raft" {
@@ -23,7 +24,8 @@ listener "tcp" {
 {{- if .Config.Vault.TLSDisable }}
   tls_disable     = true
 {{- else }}
-  # Issued by Vault's PKI and written to tmpfs by bootstrap at every boot.
+  # From AWS Secrets Manager or a baked directory (vault.tls_source),
+  # written to tmpfs by bootstrap at every boot.
   tls_cert_file   = {{ .Path "/run/bootstrap/vault/tls.crt" | hcl }}
   tls_key_file    = {{ .Path "/run/bootstrap/vault/tls.key" | hcl }}
 {{- end }}

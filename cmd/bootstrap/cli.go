@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/hashistack/bootstrap/internal/config"
 	"github.com/hashistack/bootstrap/internal/metadata"
@@ -39,6 +42,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCommand(ctx, args[1:], stderr)
 	case "render":
 		return renderCommand(ctx, args[1:], stdout, stderr)
+	case "diagnose":
+		return diagnoseCommand(ctx, args[1:], stdout, stderr)
+	case "clean":
+		return cleanCommand(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "bootstrap", buildVersion())
 		return exitOK
@@ -55,6 +62,8 @@ const usage = `usage: bootstrap <command> [flags]
 commands:
   run       configure this node: metadata, config, secrets, render, units, health, signal
   render    print the files a run would render, or write them to --out; changes nothing
+  diagnose  explain what the last run did and what is wrong now; changes nothing
+  clean     remove the agent's state, secrets and rendered files before baking an AMI
   version   print the version
 
 Run "bootstrap <command> -h" for the flags of a command.`
@@ -67,6 +76,9 @@ type common struct {
 	logFmt   string
 	timeout  time.Duration
 	settings settingsFlag
+	// configGiven is set when --config was on the command line, which
+	// makes a missing file an error.
+	configGiven bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -106,12 +118,26 @@ func (c *common) options(ctx context.Context, log *slog.Logger) (runner.Options,
 		return runner.Options{}, fmt.Errorf("load AWS SDK configuration: %w", err)
 	}
 	return runner.Options{
-		Root:       c.root,
-		ConfigFile: c.config,
-		Flags:      c.flags(),
-		Logger:     log,
-		Metadata:   metadata.NewFetcher(awsCfg, log),
-		Timeout:    c.timeout,
+		Root:           c.root,
+		ConfigFile:     c.config,
+		ConfigRequired: c.configGiven,
+		Flags:          c.flags(),
+		Logger:         log,
+		Metadata:       metadata.NewFetcher(awsCfg, log),
+		// Credentials come from the SDK's default chain: on a node, the
+		// instance profile through IMDS.
+		Secrets: runner.SecretsOptions{
+			Credentials:    awsCfg.Credentials,
+			SecretsManager: secretsmanager.NewFromConfig(awsCfg),
+		},
+		// The lifecycle package retries with its own logged backoff, so the
+		// SDK's retries are off.
+		Lifecycle: runner.LifecycleOptions{
+			AutoScaling: autoscaling.NewFromConfig(awsCfg, func(o *autoscaling.Options) {
+				o.Retryer = aws.NopRetryer{}
+			}),
+		},
+		Timeout: c.timeout,
 	}, nil
 }
 

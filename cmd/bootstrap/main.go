@@ -6,14 +6,23 @@
 //
 //	bootstrap run [flags]      first boot: metadata, config, secrets, render, units, health, signal
 //	bootstrap render [flags]   dry run: print or write the files a run would render, touch nothing
+//	bootstrap diagnose [flags] explain what the last run did and what is wrong now, read-only
 //	bootstrap version          print the version
 //
-// Exit codes:
+// Exit codes of run, render and version:
 //
 //	0  success
 //	1  a stage failed; the last line on stderr names the stage, the value and the fix
 //	2  usage error: unknown command or flag
 //	3  the agent could not read or write its own state, or another run holds the lock
+//
+// Exit codes of diagnose, whose 2 means degraded, so that its usage error
+// is 64 (EX_USAGE of sysexits.h):
+//
+//	0   healthy: no check warns or fails
+//	1   failed: a check fails
+//	2   degraded: a check warns and none fails
+//	64  usage error: unknown flag or argument
 //
 // This package holds flags and wiring only; the work happens in internal/.
 package main

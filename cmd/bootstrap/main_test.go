@@ -45,11 +45,20 @@ func TestScripts(t *testing.T) {
 			e.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"imds": cmdIMDS,
-			"gzip": cmdGzip,
-		},
+		Cmds:      scriptCmds(),
+		Condition: scriptCondition,
 	})
+}
+
+func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
+	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"imds": cmdIMDS,
+		"gzip": cmdGzip,
+	}
+	for name, cmd := range diagnoseCmds {
+		cmds[name] = cmd
+	}
+	return cmds
 }
 
 // cmdIMDS serves an instance whose user-data is the named file, with the

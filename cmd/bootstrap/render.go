@@ -20,6 +20,9 @@ func renderCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return code
 	}
 	log, err := c.logger(stderr)
+	if err == nil {
+		err = c.check(fs)
+	}
 	if err != nil {
 		return usageError(err, stderr)
 	}

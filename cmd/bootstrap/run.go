@@ -20,6 +20,9 @@ func runCommand(ctx context.Context, args []string, stderr io.Writer) int {
 		return code
 	}
 	log, err := c.logger(stderr)
+	if err == nil {
+		err = c.check(fs)
+	}
 	if err != nil {
 		return usageError(err, stderr)
 	}

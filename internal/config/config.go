@@ -152,8 +152,8 @@ func decodeAll(s Sources) (*sourceLayers, error) {
 		if sl.userData, err = decodeTOML(s.UserData, ts); err != nil {
 			return nil, err
 		}
-		if source, set := sl.userData.sources["tags.prefix"]; set {
-			return nil, prefixOnlyError("tags.prefix", source)
+		if err := checkRestricted(sl.userData); err != nil {
+			return nil, err
 		}
 	}
 	return sl, nil
@@ -220,6 +220,9 @@ func applyDerivedDefaults(cfg *node.Config, prov node.Provenance, inst node.Inst
 	fill("datacenter", &cfg.Datacenter, cfg.Region, "default from region")
 	fill("seal.region", &cfg.Seal.Region, cfg.Region, "default from region")
 	fill("vault.role", &cfg.Vault.Role, cfg.Namespace, "default from namespace")
+	fill("vault.sts_region", &cfg.Vault.STSRegion, cfg.Region, "default from region")
+	fill("nomad.vault_mode", &cfg.Nomad.VaultMode, defaultVaultMode(cfg.Nomad.Version),
+		"default from nomad.version")
 	if cfg.Role == roleNomadClient {
 		fill("node_class", &cfg.NodeClass, cfg.Namespace, "default from namespace")
 	}

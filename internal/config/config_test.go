@@ -60,11 +60,14 @@ func TestLoadClientDefaults(t *testing.T) {
 		Network:     node.NetworkConfig{Bind: "{{ GetPrivateIP }}", Client: "127.0.0.1"},
 		DNS:         node.DNSConfig{Wait: node.Duration{Duration: 2 * time.Minute}},
 		Consul:      node.ConsulConfig{BootstrapExpect: 3},
-		Vault:       node.VaultConfig{AuthPath: "aws", Role: "payments"},
-		Seal:        node.SealConfig{Region: "eu-west-1"},
-		Nomad:       node.NomadConfig{BootstrapExpect: 3},
-		Lifecycle:   node.LifecycleConfig{OnFailure: "abandon"},
-		Systemd:     node.SystemdConfig{UnitDir: "/etc/systemd/system"},
+		Vault: node.VaultConfig{AuthPath: "aws", Role: "payments", STSRegion: "eu-west-1",
+			TLSSource: "secrets-manager", TLSDir: "/etc/vault.d/tls"},
+		Secrets: node.SecretsConfig{KVMount: "secret", ConsulMount: "consul", PKIMount: "pki"},
+		Seal:    node.SealConfig{Region: "eu-west-1"},
+		Nomad:   node.NomadConfig{BootstrapExpect: 3, VaultMode: "workload-identity"},
+		Lifecycle: node.LifecycleConfig{OnFailure: "abandon",
+			MaxWait: node.Duration{Duration: 10 * time.Minute}},
+		Systemd: node.SystemdConfig{UnitDir: "/etc/systemd/system"},
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -84,6 +87,9 @@ func TestLoadClientDefaults(t *testing.T) {
 		"seal.region": "default from region",
 		"node_class":  "default from namespace",
 		"vault.role":  "default from namespace",
+
+		"vault.sts_region": "default from region",
+		"nomad.vault_mode": "default from nomad.version",
 	} {
 		wantProv[key] = source
 	}

@@ -58,8 +58,8 @@ func decodeTags(tags map[string]string, prefix string) (layer, error) {
 			return layer{}, &Error{Key: name, Source: source, Reason: "is not a known key",
 				Fix: knownKeysHint(name), Err: ErrUnknownKey}
 		}
-		if name == "tags.prefix" {
-			return layer{}, prefixOnlyError(name, source)
+		if _, restricted := restrictedKeys[name]; restricted {
+			return layer{}, restrictedError(name, source)
 		}
 		if err := def.setText(&l.cfg, tags[full]); err != nil {
 			err.Source = source
@@ -86,16 +86,6 @@ func checkTag(full, name, value string) error {
 	return nil
 }
 
-// prefixOnlyError rejects tags.prefix set where it cannot take effect: the
-// prefix decides which tags are read, so only sources read before the tags
-// (the file, and flags, which the agent parses first) may set it.
-func prefixOnlyError(name, source string) error {
-	return &Error{Key: name, Source: source,
-		Reason: "can be set only in the configuration file or with a flag",
-		Fix:    "remove it here, and set it in the file or on the command line",
-		Err:    ErrInvalidValue}
-}
-
 // decodeFlags reads command-line flags into a layer, later flags winning.
 func decodeFlags(flags []Flag) (layer, error) {
 	l := newLayer()
@@ -104,6 +94,13 @@ func decodeFlags(flags []Flag) (layer, error) {
 		if def == nil {
 			return layer{}, &Error{Key: f.Key, Source: "flag " + f.Name,
 				Reason: "is not a known key", Fix: knownKeysHint(f.Key), Err: ErrUnknownKey}
+		}
+		if looksLikeCredential(f.Value) {
+			return layer{}, &Error{Key: f.Key, Source: f.source(),
+				Reason: "has a value that looks like a credential (value not shown)",
+				Fix: "remove it, because every process on the host can read a process's " +
+					"arguments: secrets come from Vault",
+				Err: ErrSecret}
 		}
 		if err := def.setText(&l.cfg, f.Value); err != nil {
 			err.Source = f.source()

@@ -132,11 +132,11 @@ func TestLoadTagPrefix(t *testing.T) {
 	})
 	runErrorCases(t, []errorCase{
 		{"in_user_data", withUserData(clientUserData + "[tags]\nprefix = \"x:\"\n"),
-			Error{Key: "tags.prefix", Source: "user-data line 8", Err: ErrInvalidValue},
+			Error{Key: "tags.prefix", Source: "user-data line 8", Err: ErrRestrictedKey},
 			"can be set only in the configuration file or with a flag", "remove it here"},
 		{"in_tag", withTags(map[string]string{"hashistack:tags.prefix": "x:"}),
 			Error{Key: "tags.prefix", Source: "tag hashistack:tags.prefix",
-				Err: ErrInvalidValue}, "can be set only", "command line"},
+				Err: ErrRestrictedKey}, "can be set only", "/etc/bootstrap/bootstrap.toml"},
 		{"empty", withFlags(Flag{Key: "tags.prefix", Value: "", Name: "--tag-prefix"}),
 			Error{Key: "tags.prefix", Source: "flag --tag-prefix tags.prefix",
 				Err: ErrInvalidValue}, "is empty", `"hashistack:"`},
@@ -156,7 +156,7 @@ func TestLoadTagPrefix(t *testing.T) {
 func TestLoadHostileValues(t *testing.T) {
 	hostile := []string{
 		`x" } evil { "`,
-		`${env("HOME")} %{ if true }`,
+		`$env("HOME") %{ if true } $ {x} {{ .x }}`,
 		`back\slash \" \n`,
 		"'single' `back` $dollar #hash //comment /*c*/",
 		"ünïcødé ☃ \u202e reversed",

@@ -41,8 +41,22 @@ func (v *validator) invalid(key, value, reason, fix string) *Error {
 		Err: ErrInvalidValue}
 }
 
+// missing reports a required key without a value. When no source set the
+// key at all, the error names no source, because the key is missing from
+// every one of them.
 func (v *validator) missing(key, fix string) *Error {
-	return &Error{Key: key, Source: v.prov[key], Reason: "is missing", Fix: fix, Err: ErrMissing}
+	if v.prov[key] == sourceDefault {
+		return &Error{Key: key, Reason: "is missing from every source (file, tags, user-data, flags)",
+			Fix: fix, Err: ErrMissing}
+	}
+	return &Error{Key: key, Source: v.prov[key], Reason: "is empty", Fix: fix, Err: ErrMissing}
+}
+
+// invalidEntry reports entry number i (from 0) of the list key.
+func (v *validator) invalidEntry(key string, i int, value, reason, fix string) *Error {
+	e := v.invalid(key, value, reason, fix)
+	e.Entry = i + 1
+	return e
 }
 
 // validate runs every check in order and returns the first failure.
@@ -57,6 +71,7 @@ func validate(cfg *node.Config, prov node.Provenance) error {
 		checkJoin,
 		checkVault,
 		checkSeal,
+		checkSecretSources,
 		checkLifecycle,
 		checkNetwork,
 		checkDNS,
@@ -72,8 +87,10 @@ func validate(cfg *node.Config, prov node.Provenance) error {
 	return nil
 }
 
-// checkText rejects control characters and invalid UTF-8 in every string
-// and list entry. Free text may hold anything else: the renderer quotes it.
+// checkText rejects control characters, invalid UTF-8 and "${" in every
+// string and list entry. Free text may hold anything else: the renderer
+// quotes it. HCL v1 reads "${" in a quoted string as the start of an
+// interpolation and has no escape for it, so no value may contain it.
 func checkText(v *validator) *Error {
 	for i := range keyDefs {
 		k := &keyDefs[i]
@@ -84,14 +101,32 @@ func checkText(v *validator) *Error {
 		case TypeList:
 			values = k.field(v.cfg).Interface().([]string)
 		}
-		for _, s := range values {
-			if hasControl(s) {
-				return v.invalid(k.Name, s, "contains a control character or invalid UTF-8",
-					"remove newlines, tabs, NUL and other control characters")
+		for j, s := range values {
+			if err := checkTextValue(v, k, j, s); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+// checkTextValue checks one value of key k, entry j of it for a list.
+func checkTextValue(v *validator, k *keyDef, j int, s string) *Error {
+	var reason, fix string
+	switch {
+	case hasControl(s):
+		reason = "contains a control character or invalid UTF-8"
+		fix = "remove newlines, tabs, NUL and other control characters"
+	case strings.Contains(s, "${"):
+		reason = `contains "${", which HCL v1 cannot escape`
+		fix = "remove it"
+	default:
+		return nil
+	}
+	if k.Type == TypeList {
+		return v.invalidEntry(k.Name, j, s, reason, fix)
+	}
+	return v.invalid(k.Name, s, reason, fix)
 }
 
 func hasControl(s string) bool {
@@ -126,6 +161,7 @@ func checkIdentifiers(v *validator) *Error {
 		{"node_class", c.NodeClass, ""},
 		{"vault.role", c.Vault.Role, ""},
 		{"seal.region", c.Seal.Region, ""},
+		{"vault.sts_region", c.Vault.STSRegion, ""},
 	}
 	for _, id := range identifiers {
 		switch {

@@ -47,8 +47,8 @@ vault = ["vault-servers.ops.example.internal"]
 ` + extra
 }
 
-// errorCase is one source that Load must reject. Key, Value, Source and Err
-// of the *Error are compared exactly; Reason and Fix must contain reason
+// errorCase is one source that Load must reject. Key, Value, Entry, Source
+// and Err of the *Error are compared exactly; Reason and Fix must contain reason
 // and fix.
 type errorCase struct {
 	name    string
@@ -70,8 +70,9 @@ func runErrorCases(t *testing.T, tests []errorCase) {
 			if !errors.Is(err, tc.want.Err) {
 				t.Errorf("error class = %v, want %v", got.Err, tc.want.Err)
 			}
-			want := Error{Key: tc.want.Key, Value: tc.want.Value, Source: tc.want.Source}
-			gotFields := Error{Key: got.Key, Value: got.Value, Source: got.Source}
+			want := Error{Key: tc.want.Key, Value: tc.want.Value, Entry: tc.want.Entry,
+				Source: tc.want.Source}
+			gotFields := Error{Key: got.Key, Value: got.Value, Entry: got.Entry, Source: got.Source}
 			if diff := cmp.Diff(want, gotFields); diff != "" {
 				t.Errorf("error %q fields (-want +got):\n%s", err, diff)
 			}
@@ -96,7 +97,7 @@ func checkMessage(t *testing.T, e *Error) {
 	msg := e.Error()
 	parts := []string{e.Source + ":", e.Key, e.Reason, ": " + e.Fix}
 	if e.Value != "" {
-		parts = append(parts, quote(e.Value))
+		parts = append(parts, quoteShort(e.Value))
 	}
 	for _, p := range parts {
 		if !strings.Contains(msg, p) {
@@ -117,7 +118,7 @@ func TestLoadRoleErrors(t *testing.T) {
 	known := "consul-server, nomad-client, nomad-server, vault-server"
 	runErrorCases(t, []errorCase{
 		{"missing", withUserData("namespace = \"payments\"\n"),
-			Error{Key: "role", Source: "default", Err: ErrMissing}, "is missing", known},
+			Error{Key: "role", Err: ErrMissing}, "is missing", known},
 		{"unknown", func() Sources {
 			s := withUserData("namespace = \"payments\"\n")
 			s.Tags["hashistack:role"] = "nomad-agent"
@@ -157,20 +158,23 @@ func TestLoadValueErrors(t *testing.T) {
 		return withTags(map[string]string{"hashistack:" + key: value})
 	}
 	src := func(key string) string { return "tag hashistack:" + key }
+	setFlag := func(key, value string) Sources {
+		return withFlags(Flag{Key: key, Value: value, Name: "--set"})
+	}
 	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." +
 		strings.Repeat("c", 63) + "." + strings.Repeat("d", 62)
 	runErrorCases(t, []errorCase{
 		{"namespace_missing", withUserData("role = \"nomad-client\"\n"),
-			Error{Key: "namespace", Source: "default", Err: ErrMissing}, "is missing",
+			Error{Key: "namespace", Err: ErrMissing}, "is missing",
 			"set namespace"},
 		{"environment_missing", withUserData("role = \"nomad-client\"\nnamespace = \"a\"\n"),
-			Error{Key: "environment", Source: "default", Err: ErrMissing}, "is missing",
+			Error{Key: "environment", Err: ErrMissing}, "is missing",
 			"set environment"},
 		{"region_missing", func() Sources {
 			s := clientSources()
 			s.Instance.Region = ""
 			return s
-		}(), Error{Key: "region", Source: "default", Err: ErrMissing}, "is missing",
+		}(), Error{Key: "region", Err: ErrMissing}, "is missing",
 			"set region"},
 		{"namespace_upper_case", func() Sources {
 			s := withUserData("role = \"nomad-client\"\n")
@@ -198,7 +202,7 @@ func TestLoadValueErrors(t *testing.T) {
 			s := clientSources()
 			s.Instance.InstanceID = ""
 			return s
-		}(), Error{Key: "node_name", Source: "default", Err: ErrMissing}, "is missing",
+		}(), Error{Key: "node_name", Err: ErrMissing}, "is missing",
 			"instance id"},
 		{"node_class_differs", tag("node_class", "batch"),
 			Error{Key: "node_class", Value: "batch", Source: src("node_class"),
@@ -216,31 +220,30 @@ func TestLoadValueErrors(t *testing.T) {
 			Error{Key: "vault.role", Value: "payments", Source: "user-data line 10",
 				Err: ErrInvalidValue}, `differs from namespace "ops"`, "namespace's Vault role"},
 		{"join_missing", withUserData("role = \"nomad-client\"\nnamespace = \"a\"\n" +
-			"environment = \"prod\"\n"), Error{Key: "join.nomad", Source: "default",
-			Err: ErrMissing}, "is missing", `join.nomad = ["nomad-servers.ops.example.internal"]`},
+			"environment = \"prod\"\n"), Error{Key: "join.nomad", Err: ErrMissing}, "is missing", `join.nomad = ["nomad-servers.ops.example.internal"]`},
 		{"join_ip", tag("join.consul", "10.0.0.5"),
-			Error{Key: "join.consul", Value: "10.0.0.5", Source: src("join.consul"),
+			Error{Key: "join.consul", Value: "10.0.0.5", Entry: 1, Source: src("join.consul"),
 				Err: ErrInvalidValue}, "is an IP address", "DNS name"},
 		{"join_ipv6", tag("join.consul", "[fd00::5]"),
-			Error{Key: "join.consul", Value: "[fd00::5]", Source: src("join.consul"),
+			Error{Key: "join.consul", Value: "[fd00::5]", Entry: 1, Source: src("join.consul"),
 				Err: ErrInvalidValue}, "is an IP address", "DNS name"},
 		{"join_port", tag("join.consul", "a.example,nomad.example:4647"),
-			Error{Key: "join.consul", Value: "nomad.example:4647", Source: src("join.consul"),
+			Error{Key: "join.consul", Value: "nomad.example:4647", Entry: 2, Source: src("join.consul"),
 				Err: ErrInvalidValue}, "has a port", "remove the port"},
 		{"join_upper_case", tag("join.consul", "Nomad.Example"),
-			Error{Key: "join.consul", Value: "Nomad.Example", Source: src("join.consul"),
+			Error{Key: "join.consul", Value: "Nomad.Example", Entry: 1, Source: src("join.consul"),
 				Err: ErrInvalidValue}, "not a valid DNS name", "lower-case"},
 		{"join_empty_entry", tag("join.consul", "a.example,,b.example"),
-			Error{Key: "join.consul", Source: src("join.consul"), Err: ErrInvalidValue},
+			Error{Key: "join.consul", Entry: 2, Source: src("join.consul"), Err: ErrInvalidValue},
 			"not a valid DNS name", "lower-case"},
 		{"join_too_long", tag("join.consul", long),
-			Error{Key: "join.consul", Value: long, Source: src("join.consul"),
+			Error{Key: "join.consul", Value: long, Entry: 1, Source: src("join.consul"),
 				Err: ErrInvalidValue}, "not a valid DNS name", "253"},
 		{"join_numeric_tld", tag("join.consul", "consul.10"),
-			Error{Key: "join.consul", Value: "consul.10", Source: src("join.consul"),
+			Error{Key: "join.consul", Value: "consul.10", Entry: 1, Source: src("join.consul"),
 				Err: ErrInvalidValue}, "not a valid DNS name", "DNS name"},
 		{"join_cloud_auto_join", withUserData(clientUserData + "consul = [\"provider=aws\"]\n"),
-			Error{Key: "join.consul", Value: "provider=aws", Source: "user-data line 7",
+			Error{Key: "join.consul", Value: "provider=aws", Entry: 1, Source: "user-data line 7",
 				Err: ErrInvalidValue}, "not a valid DNS name", "DNS name"},
 		{"vault_address_no_scheme", tag("vault.address", "vault.example:8200"),
 			Error{Key: "vault.address", Value: "vault.example:8200", Source: src("vault.address"),
@@ -249,8 +252,8 @@ func TestLoadValueErrors(t *testing.T) {
 			Error{Key: "vault.address", Value: "ftp://vault.example",
 				Source: src("vault.address"), Err: ErrInvalidValue}, "not an absolute", "https://"},
 		{"vault_address_query", tag("vault.address", "https://vault.example/?x=1"),
-			Error{Key: "vault.address", Value: "https://vault.example/?x=1",
-				Source: src("vault.address"), Err: ErrInvalidValue}, "query", "https://"},
+			Error{Key: "vault.address", Value: "https://vault.example/",
+				Source: src("vault.address"), Err: ErrInvalidValue}, "query", "remove everything"},
 		{"vault_address_user", withFile("[vault]\naddress = \"https://admin:pw@vault.example\"\n"),
 			Error{Key: "vault.address", Source: "file " + filePath + " line 2", Err: ErrSecret},
 			"value not shown", "remove the user and password"},
@@ -261,15 +264,16 @@ func TestLoadValueErrors(t *testing.T) {
 			Error{Key: "vault.auth_path", Source: "file " + filePath + " line 2",
 				Err: ErrInvalidValue}, "not a valid mount path", "mount path"},
 		{"seal_key_missing", withUserData(vaultServerDoc("")),
-			Error{Key: "seal.kms_key_id", Source: "default", Err: ErrMissing}, "is missing",
+			Error{Key: "seal.kms_key_id", Err: ErrMissing}, "is missing",
 			"KMS key"},
-		{"seal_endpoint_invalid", withUserData(vaultServerDoc(
-			"[seal]\nkms_key_id = \"k\"\nendpoint = \"kms.example\"\n")),
-			Error{Key: "seal.endpoint", Value: "kms.example", Source: "user-data line 9",
-				Err: ErrInvalidValue}, "not an absolute", "https://kms."},
+		{"seal_endpoint_invalid", func() Sources {
+			s := withUserData(vaultServerDoc("[seal]\nkms_key_id = \"k\"\n"))
+			s.File = []byte("[seal]\nendpoint = \"kms.example\"\n")
+			return s
+		}(), Error{Key: "seal.endpoint", Value: "kms.example", Source: "file " + filePath + " line 2",
+			Err: ErrInvalidValue}, "not an absolute", "https://kms."},
 		{"vault_join_missing", withUserData("role = \"vault-server\"\nnamespace = \"ops\"\n" +
-			"environment = \"prod\"\n"), Error{Key: "join.vault", Source: "default",
-			Err: ErrMissing}, "is missing", "join.vault"},
+			"environment = \"prod\"\n"), Error{Key: "join.vault", Err: ErrMissing}, "is missing", "join.vault"},
 		{"on_failure_invalid", tag("lifecycle.on_failure", "continue"),
 			Error{Key: "lifecycle.on_failure", Value: "continue",
 				Source: src("lifecycle.on_failure"), Err: ErrInvalidValue},
@@ -289,28 +293,28 @@ func TestLoadValueErrors(t *testing.T) {
 				Err: ErrInvalidValue}, "not a valid go-sockaddr template", "template"},
 		{"bind_empty", tag("network.bind", ""),
 			Error{Key: "network.bind", Source: src("network.bind"), Err: ErrMissing},
-			"is missing", "GetPrivateIP"},
-		{"dns_server_name", tag("dns.server", "dns.example:53"),
-			Error{Key: "dns.server", Value: "dns.example:53", Source: src("dns.server"),
+			"is empty", "GetPrivateIP"},
+		{"dns_server_name", setFlag("dns.server", "dns.example:53"),
+			Error{Key: "dns.server", Value: "dns.example:53", Source: "flag --set dns.server",
 				Err: ErrInvalidValue}, "not an IP address and port", `"10.0.0.2:53"`},
-		{"dns_server_no_port", tag("dns.server", "10.0.0.2"),
-			Error{Key: "dns.server", Value: "10.0.0.2", Source: src("dns.server"),
+		{"dns_server_no_port", setFlag("dns.server", "10.0.0.2"),
+			Error{Key: "dns.server", Value: "10.0.0.2", Source: "flag --set dns.server",
 				Err: ErrInvalidValue}, "not an IP address and port", "[fd00::2]:53"},
-		{"dns_server_port_zero", tag("dns.server", "10.0.0.2:0"),
-			Error{Key: "dns.server", Value: "10.0.0.2:0", Source: src("dns.server"),
+		{"dns_server_port_zero", setFlag("dns.server", "10.0.0.2:0"),
+			Error{Key: "dns.server", Value: "10.0.0.2:0", Source: "flag --set dns.server",
 				Err: ErrInvalidValue}, "not an IP address and port", "system resolver"},
 		{"dns_wait_short", tag("dns.wait", "500ms"),
 			Error{Key: "dns.wait", Value: "500ms", Source: src("dns.wait"),
-				Err: ErrInvalidValue}, "out of range", "from 1s to 30m0s"},
-		{"dns_wait_long", withUserData(clientUserData + "[dns]\nwait = \"31m\"\n"),
-			Error{Key: "dns.wait", Value: "31m0s", Source: "user-data line 8",
-				Err: ErrInvalidValue}, "out of range", "from 1s to 30m0s"},
-		{"unit_dir_relative", tag("systemd.unit_dir", "etc/systemd/system"),
+				Err: ErrInvalidValue}, "out of range", "from 1s to 10m0s"},
+		{"dns_wait_long", withUserData(clientUserData + "[dns]\nwait = \"11m\"\n"),
+			Error{Key: "dns.wait", Value: "11m0s", Source: "user-data line 8",
+				Err: ErrInvalidValue}, "out of range", "from 1s to 10m0s"},
+		{"unit_dir_relative", setFlag("systemd.unit_dir", "etc/systemd/system"),
 			Error{Key: "systemd.unit_dir", Value: "etc/systemd/system",
-				Source: src("systemd.unit_dir"), Err: ErrInvalidValue},
+				Source: "flag --set systemd.unit_dir", Err: ErrInvalidValue},
 			"not an absolute, clean path", "/etc/systemd/system"},
-		{"unit_dir_dot_dot", tag("systemd.unit_dir", "/etc/../tmp"),
-			Error{Key: "systemd.unit_dir", Value: "/etc/../tmp", Source: src("systemd.unit_dir"),
+		{"unit_dir_dot_dot", setFlag("systemd.unit_dir", "/etc/../tmp"),
+			Error{Key: "systemd.unit_dir", Value: "/etc/../tmp", Source: "flag --set systemd.unit_dir",
 				Err: ErrInvalidValue}, "clean path", `".."`},
 		{"nomad_version_short", tag("nomad.version", "1.6"),
 			Error{Key: "nomad.version", Value: "1.6", Source: src("nomad.version"),
@@ -328,11 +332,11 @@ func TestLoadValueErrors(t *testing.T) {
 			"out of range", "from 1 to 9"},
 		{"denylist_space", tag("nomad.fingerprint_denylist", "env_aws,env aws"),
 			Error{Key: "nomad.fingerprint_denylist", Value: "env aws",
-				Source: src("nomad.fingerprint_denylist"), Err: ErrInvalidValue},
+				Entry: 2, Source: src("nomad.fingerprint_denylist"), Err: ErrInvalidValue},
 			"not a fingerprinter name", `"env_aws"`},
 		{"denylist_upper", withFile("[nomad]\nfingerprint_denylist = [\"env_aws\", \"Env_GCE\"]\n"),
 			Error{Key: "nomad.fingerprint_denylist", Value: "Env_GCE",
-				Source: "file " + filePath + " line 2", Err: ErrInvalidValue},
+				Entry: 2, Source: "file " + filePath + " line 2", Err: ErrInvalidValue},
 			"not a fingerprinter name", "lower-case"},
 		{"control_newline", withUserData(clientUserData + "[vault]\nserver_id = \"a\\nb\"\n"),
 			Error{Key: "vault.server_id", Value: "a\nb", Source: "user-data line 8",
@@ -341,7 +345,7 @@ func TestLoadValueErrors(t *testing.T) {
 			Error{Key: "seal.kms_key_id", Value: "alias/k\x00", Source: src("seal.kms_key_id"),
 				Err: ErrInvalidValue}, "control character", "NUL"},
 		{"control_tab_in_list", tag("join.consul", "a.example\t"),
-			Error{Key: "join.consul", Value: "a.example\t", Source: src("join.consul"),
+			Error{Key: "join.consul", Value: "a.example\t", Entry: 1, Source: src("join.consul"),
 				Err: ErrInvalidValue}, "control character", "tabs"},
 		{"invalid_utf8_flag", withFlags(Flag{Key: "vault.server_id", Value: "\xff",
 			Name: "--set"}), Error{Key: "vault.server_id", Value: "\xff",

@@ -19,7 +19,7 @@ import (
 // that joins a cluster, and a DNS name in every entry of every list.
 //
 // IP addresses are rejected: peers in other accounts are found by DNS name,
-// and the render stage waits for each name to resolve so that a name that
+// and the units stage waits for each name to resolve so that a name that
 // resolves to nothing is reported as itself, not as a join timeout.
 func checkJoin(v *validator) *Error {
 	lists := map[string][]string{
@@ -34,9 +34,9 @@ func checkJoin(v *validator) *Error {
 		}
 	}
 	for _, name := range []string{"consul", "nomad", "vault"} {
-		for _, entry := range lists[name] {
+		for i, entry := range lists[name] {
 			if reason, fix := checkDNSName(entry); reason != "" {
-				return v.invalid("join."+name, entry, reason, fix)
+				return v.invalidEntry("join."+name, i, entry, reason, fix)
 			}
 		}
 	}
@@ -83,34 +83,58 @@ func checkVault(v *validator) *Error {
 		return v.invalid("vault.auth_path", v.cfg.Vault.AuthPath, "is not a valid mount path",
 			`use the AWS auth method's mount path without leading or trailing '/', such as "aws"`)
 	}
-	return nil
+	return checkLoopbackOnly(v)
 }
 
 var authPathPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
 
 // checkURL accepts an empty value or an absolute http or https URL without
-// user information, query or fragment. A URL with user information may
-// carry a password, so its value is not shown.
+// user information, query or fragment. A URL's user information, query and
+// fragment may carry a password or token, so errors never show them.
 func checkURL(v *validator, key, value, example string) *Error {
 	if value == "" {
 		return nil
 	}
 	fix := "use an absolute http or https URL, such as " + example
+	shown, cut := withoutQuery(value)
 	u, err := url.Parse(value)
-	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" ||
-		u.Opaque != "" {
-		return v.invalid(key, value, "is not an absolute http or https URL", fix)
-	}
-	if u.User != nil {
+	if err == nil && u.User != nil {
 		e := v.invalid(key, "", "contains user information (value not shown)",
 			"remove the user and password from the URL: secrets come from Vault")
 		e.Err = ErrSecret
 		return e
 	}
+	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" ||
+		u.Opaque != "" {
+		if strings.Contains(shown, "@") {
+			// The value may hold user information that did not parse.
+			shown, cut = "", " (value not shown)"
+		}
+		return v.invalid(key, shown, "is not an absolute http or https URL"+cut, fix)
+	}
 	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return v.invalid(key, value, "has a query or fragment", fix)
+		return v.invalid(key, shown, "has a query or fragment"+cut,
+			"remove everything from '?' or '#' on: secrets come from Vault, not from URLs")
 	}
 	return nil
+}
+
+// withoutQuery cuts a URL at its first '?' or '#', and returns a note for
+// the error's reason when it cut anything.
+func withoutQuery(value string) (shown, note string) {
+	i := strings.IndexAny(value, "?#")
+	if i < 0 {
+		return value, ""
+	}
+	return value[:i], " (query and fragment not shown)"
+}
+
+// redactURL returns u without user information, query and fragment.
+func redactURL(u *url.URL) string {
+	clean := *u
+	clean.User, clean.RawQuery, clean.Fragment, clean.RawFragment = nil, "", "", ""
+	clean.ForceQuery = false
+	return clean.String()
 }
 
 // checkSeal checks Vault's awskms auto-unseal settings.
@@ -137,8 +161,27 @@ func checkLifecycle(v *validator) *Error {
 			"use letters, digits, '-', '_' and '/', at most 255 characters, "+
 				"or leave it empty to use the group's launching hook")
 	}
+	if w := lc.MaxWait.Duration; w < minMaxWait || w > maxMaxWait {
+		return v.invalid("lifecycle.max_wait", lc.MaxWait.String(), "is out of range",
+			fmt.Sprintf("use a duration from %s to %s, such as \"10m\"", minMaxWait, maxMaxWait))
+	}
+	if i := lc.HeartbeatInterval.Duration; i != 0 && (i < minHeartbeat || i > maxHeartbeat) {
+		return v.invalid("lifecycle.heartbeat_interval", lc.HeartbeatInterval.String(),
+			"is out of range", fmt.Sprintf("use a duration from %s to %s, such as \"1m\", "+
+				"or leave it empty to follow the hook's heartbeat timeout", minHeartbeat, maxHeartbeat))
+	}
 	return nil
 }
+
+// Limits of lifecycle.max_wait and lifecycle.heartbeat_interval. A
+// lifecycle action stays open for at most 48 hours, and a hook's heartbeat
+// timeout is at most 2 hours.
+const (
+	minMaxWait   = 10 * time.Second
+	maxMaxWait   = 48 * time.Hour
+	minHeartbeat = time.Second
+	maxHeartbeat = time.Hour
+)
 
 // checkNetwork parses the address templates without evaluating them: the
 // render stage evaluates them on the node's interfaces.
@@ -180,10 +223,11 @@ func parseSockaddrTemplate(name, text string) error {
 	return err
 }
 
-// Limits of dns.wait.
+// Limits of dns.wait. The runner gives the units stage, which waits for the
+// join names before it starts any unit, 10 minutes in all.
 const (
 	minDNSWait = time.Second
-	maxDNSWait = 30 * time.Minute
+	maxDNSWait = 10 * time.Minute
 )
 
 func checkDNS(v *validator) *Error {
@@ -225,9 +269,9 @@ func checkNomad(v *validator) *Error {
 		return v.invalid("nomad.version", n.Version, "is not a version",
 			`use MAJOR.MINOR.PATCH, such as "1.6.2", or leave it empty`)
 	}
-	for _, name := range n.FingerprintDenylist {
+	for i, name := range n.FingerprintDenylist {
 		if !fingerprintPattern.MatchString(name) {
-			return v.invalid("nomad.fingerprint_denylist", name, "is not a fingerprinter name",
+			return v.invalidEntry("nomad.fingerprint_denylist", i, name, "is not a fingerprinter name",
 				`use lower-case letters, digits, '_' and '-', starting with a letter, such as "env_aws"`)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hashistack/bootstrap/internal/standin/awsapi"
 	"github.com/hashistack/bootstrap/internal/state"
 	"github.com/hashistack/bootstrap/internal/testenv/dnsserver"
 	"github.com/hashistack/bootstrap/internal/testenv/imdsmock"
@@ -82,12 +83,19 @@ func run(ctx context.Context, bin, dir string, out io.Writer) error {
 		return err
 	}
 	defer dns.Stop()
-	fmt.Fprintf(out, "DNS server for the retry_join names on %s\n\n", dns.Addr)
+	aws, err := startAWS()
+	if err != nil {
+		return err
+	}
+	defer aws.stop()
+	fmt.Fprintf(out, "stand-ins on loopback: DNS %s, Vault %s, STS %s, Auto Scaling %s\n\n",
+		dns.Addr, aws.vault.URL, aws.sts.URL, aws.autoScaling.URL)
 
 	start := time.Now()
 	var failed []string
 	for _, n := range nodes {
-		if err := boot(ctx, n, bin, dir, dns.Addr, out); err != nil {
+		aws.autoScaling.Launch(n.instanceID, demoGroup, awsapi.Launch{})
+		if err := boot(ctx, n, bin, dir, dns.Addr, aws, out); err != nil {
 			fmt.Fprintf(out, "  %s: %v\n\n", n.role, err)
 			failed = append(failed, n.role)
 		}
@@ -102,13 +110,17 @@ func run(ctx context.Context, bin, dir string, out io.Writer) error {
 
 // boot runs one first boot with its own IMDS mock and systemd manager,
 // both stopped before it returns.
-func boot(ctx context.Context, n node, bin, dir, dnsAddr string, out io.Writer) error {
+func boot(ctx context.Context, n node, bin, dir, dnsAddr string, aws *standins, out io.Writer) error {
 	sn := scratch.Node{
 		Root:         filepath.Join(dir, n.role),
 		Role:         n.role,
 		Addr:         n.addr,
 		DNSServer:    dnsAddr,
 		StandinAgent: filepath.Join(bin, "standin-agent"),
+	}
+	if n.role == "vault-server" {
+		// The stand-in agent serves plain HTTP on loopback.
+		sn.Extra = "\n[vault]\ntls_disable = true\n\n[seal]\nendpoint = \"http://127.0.0.1:9\"\n"
 	}
 	if err := scratch.Prepare(sn); err != nil {
 		return err
@@ -147,12 +159,13 @@ func boot(ctx context.Context, n node, bin, dir, dnsAddr string, out io.Writer) 
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + sn.Root,
 		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + mock.URL,
-		// Nothing in a first boot of these roles calls an AWS API yet; a
-		// closed loopback port makes any such call fail here.
+		// Any AWS API without a stand-in gets a closed loopback port.
 		"AWS_ENDPOINT_URL=http://127.0.0.1:9",
-		"AWS_ACCESS_KEY_ID=AKIDDEMO",
-		"AWS_SECRET_ACCESS_KEY=demo-not-a-secret",
+		"AWS_ENDPOINT_URL_AUTO_SCALING=" + aws.autoScaling.URL,
+		"AWS_ACCESS_KEY_ID=" + demoCredentials.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + demoCredentials.SecretAccessKey,
 		"AWS_REGION=eu-west-1",
+		"VAULT_ADDR=" + aws.vault.URL,
 	}
 	cmd.Stderr = log
 	runErr := cmd.Run()
@@ -203,9 +216,12 @@ environment = "demo"
 consul = ["consul-servers.demo.internal"]
 nomad  = ["nomad-servers.demo.internal"]
 vault  = ["vault-servers.demo.internal"]
+
+[vault]
+server_id = "vault.demo.internal"
 `, role)
 	if role == "vault-server" {
-		doc += "\n[seal]\nkms_key_id = \"alias/vault-unseal\"\nendpoint = \"http://127.0.0.1:9\"\n"
+		doc += "\n[seal]\nkms_key_id = \"alias/vault-unseal\"\n"
 	}
 	return doc
 }

@@ -17,8 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hashistack/bootstrap/internal/standin/awsapi"
+	"github.com/hashistack/bootstrap/internal/standin/vault"
 	"github.com/hashistack/bootstrap/internal/state"
 	"github.com/hashistack/bootstrap/internal/testenv/dnsserver"
 	"github.com/hashistack/bootstrap/internal/testenv/imdsmock"
@@ -97,10 +100,21 @@ consul = ["consul.e2e.internal"]
 nomad  = ["nomad.e2e.internal"]
 vault  = ["vault.e2e.internal"]
 `, role)
+	doc += "\n[vault]\nserver_id = \"vault.e2e.internal\"\n"
 	if role == "vault-server" {
-		doc += "\n[seal]\nkms_key_id = \"alias/vault-unseal\"\nendpoint = \"http://127.0.0.1:9\"\n"
+		doc += "\n[seal]\nkms_key_id = \"alias/vault-unseal\"\n"
 	}
 	return doc
+}
+
+// amiSettings returns the part of bootstrap.toml that only the AMI may set
+// for role: the stand-in agent serves plain HTTP on loopback, which the
+// health check then uses too, and no KMS is reachable.
+func amiSettings(role string) string {
+	if role != "vault-server" {
+		return ""
+	}
+	return "\n[vault]\ntls_disable = true\n\n[seal]\nendpoint = \"http://127.0.0.1:9\"\n"
 }
 
 // addrs gives each role its own loopback address.
@@ -117,6 +131,29 @@ type env struct {
 	node scratch.Node
 	mgr  *systemd.Manager
 	imds string
+	// as is the Auto Scaling stand-in; by default it holds the instance
+	// InService in a group without lifecycle hooks.
+	as *awsapi.AutoScaling
+	// vault is the Vault stand-in the secrets stage logs in to.
+	vault *vault.Server
+	// extraMarkers are secrets the test planted, such as a baked key.
+	extraMarkers []string
+}
+
+// e2eCredentials are the fake credentials every run signs with.
+var e2eCredentials = aws.Credentials{AccessKeyID: "AKIDE2ETEST", SecretAccessKey: "e2e-secret-not-real"}
+
+// Instance ids of the scratch nodes: the first boot, and an AMI baked from it.
+const (
+	instanceID      = "i-0e2e000000000001"
+	bakedInstanceID = "i-0e2e0000000000b2"
+)
+
+// startAutoScaling starts an Auto Scaling stand-in with groups.
+func startAutoScaling(t *testing.T, groups ...awsapi.Group) *awsapi.AutoScaling {
+	t.Helper()
+	return awsapi.NewAutoScaling(t, awsapi.Options{Region: "eu-west-1", Credentials: e2eCredentials},
+		groups...)
 }
 
 func newEnv(t *testing.T, role string) *env {
@@ -129,13 +166,19 @@ func newEnv(t *testing.T, role string) *env {
 		Addr:         addrs[role],
 		DNSServer:    dns.Addr,
 		StandinAgent: bins.agent,
+		Extra:        amiSettings(role),
 	}
 	if err := scratch.Prepare(n); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, node: n}
+	e := &env{t: t, node: n, vault: startVault(t)}
 	e.mgr = systemd.Start(t, systemd.Options{ConfigHome: n.ConfigHome()})
-	e.imds = startIMDS(t, "i-0e2e000000000001", role, []byte(userData(role)))
+	e.imds = startIMDS(t, instanceID, role, []byte(userData(role)))
+	// AWS's IMDS mock serves the target lifecycle state InService, so the
+	// instance is in a group: one without hooks, which has no action.
+	e.as = startAutoScaling(t, awsapi.Group{Name: "e2e-asg"})
+	e.as.Launch(instanceID, "e2e-asg", awsapi.Launch{})
+	e.as.Launch(bakedInstanceID, "e2e-asg", awsapi.Launch{})
 	return e
 }
 
@@ -163,9 +206,11 @@ func (e *env) command(args ...string) *exec.Cmd {
 		"HOME=" + e.t.TempDir(),
 		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + e.imds,
 		"AWS_ENDPOINT_URL=http://127.0.0.1:9",
-		"AWS_ACCESS_KEY_ID=AKIDE2ETEST",
-		"AWS_SECRET_ACCESS_KEY=e2e-secret-not-real",
+		"AWS_ENDPOINT_URL_AUTO_SCALING=" + e.as.URL,
+		"AWS_ACCESS_KEY_ID=" + e2eCredentials.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + e2eCredentials.SecretAccessKey,
 		"AWS_REGION=eu-west-1",
+		"VAULT_ADDR=" + e.vault.URL,
 	}
 	return cmd
 }
@@ -206,11 +251,11 @@ func results(f *state.File) map[string]string {
 	return m
 }
 
-// firstBootResults are the stage results of a first boot while the
-// secrets, health and signal stages are not built.
+// firstBootResults are the stage results of a first boot in a group
+// without a launching hook.
 var firstBootResults = map[string]string{
-	"metadata": "ok", "config": "ok", "secrets": "skipped", "render": "ok",
-	"units": "ok", "health": "skipped", "signal": "skipped",
+	"metadata": "ok", "config": "ok", "secrets": "ok", "render": "ok",
+	"units": "ok", "health": "ok", "signal": "skipped",
 }
 
 // rendered returns the files the agent wrote below root (inputs and
@@ -226,7 +271,9 @@ func rendered(t *testing.T, root string) map[string]string {
 			return err
 		}
 		rel, _ := filepath.Rel(root, p)
-		if inputs[rel] || strings.HasPrefix(rel, "var/lib/bootstrap/") {
+		// Secrets differ at every run; secrets_test.go checks them.
+		if inputs[rel] || strings.HasPrefix(rel, "var/lib/bootstrap/") ||
+			strings.HasPrefix(rel, "run/bootstrap/") || strings.HasPrefix(rel, "etc/vault.d/tls/") {
 			return nil
 		}
 		if strings.HasPrefix(rel, "etc/systemd/user/") && !strings.Contains(rel, ".d/") {

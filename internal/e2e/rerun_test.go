@@ -29,8 +29,8 @@ func TestRebootRestartsUnitsOnly(t *testing.T) {
 
 	got := results(e.state())
 	want := map[string]string{
-		"metadata": "ok", "config": "ok", "secrets": "skipped", "render": "unchanged",
-		"units": "ok", "health": "skipped", "signal": "skipped",
+		"metadata": "ok", "config": "ok", "secrets": "ok", "render": "unchanged",
+		"units": "ok", "health": "ok", "signal": "skipped",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stage results after reboot (-want +got):\n%s", diff)
@@ -46,7 +46,7 @@ func TestBakedAMIStartsFresh(t *testing.T) {
 	first := rendered(t, e.node.Root)
 
 	// An AMI baked from this instance boots as another instance.
-	e.imds = startIMDS(t, "i-0e2e0000000000b2", "nomad-client", []byte(userData("nomad-client")))
+	e.imds = startIMDS(t, bakedInstanceID, "nomad-client", []byte(userData("nomad-client")))
 	stderr := e.mustRun()
 	st := e.state()
 	if st.InstanceID != "i-0e2e0000000000b2" {
@@ -87,6 +87,17 @@ func TestKilledDuringRenderReruns(t *testing.T) {
 	if err := os.WriteFile(leftover, []byte("half a conf"), 0o640); err != nil {
 		t.Fatal(err)
 	}
+
+	// The secrets stage reads etc/passwd before render does: feed it one
+	// copy through the FIFO, so only render's read blocks.
+	go func() {
+		f, err := os.OpenFile(passwd, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.Write(content)
+		f.Close()
+	}()
 
 	cmd := e.command()
 	if err := cmd.Start(); err != nil {
@@ -129,4 +140,27 @@ func waitForStage(t *testing.T, root, stage, result string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("stage %s never reached %s", stage, result)
+}
+
+// TestRerunRestoresDeletedConfig deletes a rendered config, which would
+// otherwise keep the unit's drop-in assertion failing at every boot.
+func TestRerunRestoresDeletedConfig(t *testing.T) {
+	e := newEnv(t, "consul-server")
+	e.mustRun()
+	want := rendered(t, e.node.Root)
+	hcl := filepath.Join(e.node.Root, "etc/consul.d/consul.hcl")
+	if err := os.Remove(hcl); err != nil {
+		t.Fatal(err)
+	}
+	stderr := e.mustRun()
+	render := e.state().Stage("render")
+	if render.Result != state.OK || !strings.Contains(render.Detail, "restored /etc/consul.d/consul.hcl") {
+		t.Errorf("render = %s %q, want ok and the file restored", render.Result, render.Detail)
+	}
+	if !strings.Contains(stderr, "rendered files changed since the agent wrote them") {
+		t.Errorf("no log line about the restored file:\n%s", stderr)
+	}
+	if diff := cmp.Diff(want, rendered(t, e.node.Root)); diff != "" {
+		t.Errorf("tree after restore (-want +got):\n%s", diff)
+	}
 }

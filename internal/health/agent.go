@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 )
 
-// maxBody bounds how much of a response is read. The largest answer read
+// maxBody bounds how much of a response is read. The largest response read
 // here, Nomad's /v1/agent/self with the agent's whole config, is tens of
 // kilobytes.
 const maxBody = 1 << 20
@@ -56,8 +56,8 @@ func newAgent(c *http.Client, base, tokenHeader, token string) *agent {
 	}
 }
 
-// answer is one HTTP response, read in full.
-type answer struct {
+// response is one HTTP response, read in full.
+type response struct {
 	code int
 	// url is the request URL without its query, as reasons show it.
 	url  string
@@ -68,10 +68,10 @@ type answer struct {
 
 // get requests path with the query, if any, and sends the token only when
 // withToken is set, so endpoints that need none never see it.
-func (a *agent) get(ctx context.Context, path string, query url.Values, withToken bool) (answer, error) {
+func (a *agent) get(ctx context.Context, path string, query url.Values, withToken bool) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	ans := answer{url: a.base + path}
+	ans := response{url: a.base + path}
 	target := ans.url
 	if len(query) > 0 {
 		target += "?" + query.Encode()
@@ -84,18 +84,18 @@ func (a *agent) get(ctx context.Context, path string, query url.Values, withToke
 		req.Header.Set(a.tokenHeader, a.token)
 		ans.token = a.token
 	}
-	resp, err := a.client.Do(req)
+	httpResp, err := a.client.Do(req)
 	if err != nil {
-		return ans, fmt.Errorf("no answer from %s: %w", ans.url, unwrapURLError(err))
+		return ans, fmt.Errorf("request to %s failed: %w", ans.url, unwrapURLError(err))
 	}
-	defer resp.Body.Close()
-	ans.code = resp.StatusCode
-	ans.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	defer func() { _ = httpResp.Body.Close() }() // the body was read, so a close error changes nothing
+	ans.code = httpResp.StatusCode
+	ans.body, err = io.ReadAll(io.LimitReader(httpResp.Body, maxBody+1))
 	if err != nil {
-		return ans, fmt.Errorf("reading the answer from %s failed: %w", ans.url, err)
+		return ans, fmt.Errorf("reading the response from %s failed: %w", ans.url, err)
 	}
 	if len(ans.body) > maxBody {
-		return ans, fmt.Errorf("answer from %s is larger than %d bytes", ans.url, maxBody)
+		return ans, fmt.Errorf("response from %s is larger than %d bytes", ans.url, maxBody)
 	}
 	return ans, nil
 }
@@ -110,33 +110,33 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// from describes where the answer came from, as in "503 from URL".
-func (a answer) from() string {
+// from describes where the response came from, as in "503 from URL".
+func (a response) from() string {
 	return fmt.Sprintf("%d from %s", a.code, a.url)
 }
 
 // decode parses the JSON body into v.
-func (a answer) decode(v any) error {
+func (a response) decode(v any) error {
 	if err := json.Unmarshal(a.body, v); err != nil {
-		return fmt.Errorf("invalid JSON in the answer (%s): %w", a.from(), err)
+		return fmt.Errorf("invalid JSON in the response (%s): %w", a.from(), err)
 	}
 	return nil
 }
 
-// unexpected describes an answer whose status code the check does not
+// unexpected describes a response whose status code the check does not
 // expect, with the start of its body, which is where the agents put the
 // error message.
-func (a answer) unexpected() string {
+func (a response) unexpected() string {
 	if s := a.snippet(); s != "" {
-		return fmt.Sprintf("unexpected answer (%s): %s", a.from(), s)
+		return fmt.Sprintf("unexpected response (%s): %s", a.from(), s)
 	}
-	return fmt.Sprintf("unexpected answer (%s)", a.from())
+	return fmt.Sprintf("unexpected response (%s)", a.from())
 }
 
 // snippet returns the start of the body on one line. Vault's
 // {"errors":[...]} list is joined. The token, should an agent echo it, is
 // replaced.
-func (a answer) snippet() string {
+func (a response) snippet() string {
 	text := string(a.body)
 	var vaultErrors struct {
 		Errors []string `json:"errors"`

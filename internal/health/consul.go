@@ -41,8 +41,8 @@ type consulAutopilot struct {
 	} `json:"Servers"`
 }
 
-// probeConsulLeader checks that the agent knows a cluster leader. Consul
-// answers 200 with an empty string while there is none.
+// probeConsulLeader checks that the agent reports a cluster leader. Consul
+// responds 200 with an empty string while there is none.
 func probeConsulLeader(ctx context.Context, a *agent, _ Target) result {
 	return probeLeader(ctx, a, consulLeaderPath)
 }
@@ -96,7 +96,7 @@ func probeConsulMember(ctx context.Context, a *agent, t Target) result {
 }
 
 // classifyConsulSelf checks the agent's name, role and Serf status.
-func classifyConsulSelf(self consulSelf, t Target, ans answer) result {
+func classifyConsulSelf(self consulSelf, t Target, ans response) result {
 	// NOTE: a name that differs means the agent did not load the rendered
 	// config, or another agent owns the address; waiting fixes neither.
 	if self.Config.NodeName != t.NodeName {
@@ -122,8 +122,8 @@ func serfStatusName(status int) string {
 }
 
 // consulAutopilotVoter checks that autopilot lists name as a healthy voter.
-// Consul answers 429 with the same body when any server is unhealthy, so
-// both codes are read; this node's own entry decides.
+// Consul responds 429 with the same body when any server is unhealthy, so
+// both codes are read, and this node's own entry decides.
 func consulAutopilotVoter(ctx context.Context, a *agent, name, memberReason string) result {
 	ans, err := a.get(ctx, consulAutopilotPath, nil, true)
 	if err != nil {

@@ -13,9 +13,9 @@ type autopilotServer struct {
 	healthy, voter bool
 }
 
-// consulStandin answers the Consul endpoints the checks read as Consul 1.14
+// consulStandin serves the Consul endpoints the checks read as Consul 1.14
 // does. With aclToken set, ACLs are on with a default-deny policy: the
-// agent and operator endpoints answer 403 to any other token, while
+// agent and operator endpoints return 403 to any other token, while
 // /v1/status/leader needs none.
 type consulStandin struct {
 	leaders  *seq[string]
@@ -36,7 +36,7 @@ func (c *consulStandin) handler() http.Handler {
 	return mux
 }
 
-// allowed answers 403 as Consul does when the request's token lacks
+// allowed responds 403 as Consul does when the request's token lacks
 // permission, and reports whether the request may go on.
 func (c *consulStandin) allowed(w http.ResponseWriter, r *http.Request, permission string) bool {
 	if c.aclToken == "" || r.Header.Get("X-Consul-Token") == c.aclToken {
@@ -148,7 +148,7 @@ func TestProbeConsulMember(t *testing.T) {
 			standin: consulStandin{server: true, statuses: newSeq(1), aclToken: token, servers: voters[:1]},
 			want:    `member "i-0abc" is alive (200 from BASE/v1/agent/self); autopilot does not list server "i-0abc" yet (200 from BASE/v1/operator/autopilot/health)`},
 		{name: "acl_denied", standin: consulStandin{statuses: newSeq(1), aclToken: token}, wantToks: []string{""},
-			want: `unexpected answer (403 from BASE/v1/agent/self): Permission denied: anonymous token lacks permission 'agent:read'`},
+			want: `unexpected response (403 from BASE/v1/agent/self): Permission denied: anonymous token lacks permission 'agent:read'`},
 		{name: "client_as_server", standin: consulStandin{statuses: newSeq(1)}, server: true, fatal: true,
 			want: `agent "i-0abc" runs as a client but the role expects a server (200 from BASE/v1/agent/self)`, wantToks: []string{""}},
 	}

@@ -1,6 +1,7 @@
-// Package health owns the health stage's checks: it asks the HTTP APIs of the
-// node's own Vault, Consul and Nomad agents whether the node has become a
-// healthy cluster member, once ([Probe]) or until healthy ([Wait]).
+// Package health owns the health stage's checks. Through the HTTP APIs of
+// the node's own Vault, Consul and Nomad agents, it checks whether the node
+// has become a healthy cluster member, once ([Probe]) or until healthy
+// ([Wait]).
 //
 // The package only reads. It never changes an agent's state, never sends a
 // request to an address other than a [Target]'s URL (redirects are not
@@ -35,11 +36,11 @@ const (
 )
 
 // requestTimeout bounds one HTTP request. The agents listen on the node
-// itself and answer in milliseconds, but some answers (Consul's autopilot
+// itself and respond in milliseconds, but some responses (Consul's autopilot
 // health, Vault's raft configuration) come from the cluster leader over RPC.
 const requestTimeout = 5 * time.Second
 
-// Target is one check of the role, with the address of the agent it asks.
+// Target is one check of the role, with the address of the agent it queries.
 type Target struct {
 	// Name and Kind come from the role file; Kind is one of the Kind
 	// constants.
@@ -69,15 +70,15 @@ type Target struct {
 type Status struct {
 	Name, Kind string
 	Healthy    bool
-	// Reason says in plain words what the agent answered and where from,
+	// Reason describes in plain words the agent's response and its URL,
 	// such as "sealed (503 from http://127.0.0.14:8200/v1/sys/health)".
 	Reason string
-	// Fatal marks an answer that waiting will not heal, such as a Nomad node
+	// Fatal marks a response that waiting will not heal, such as a Nomad node
 	// class that differs from the namespace or a Vault DR secondary.
 	Fatal bool
 }
 
-// result is what one kind's probe returns before the target's name is set.
+// result is the outcome of one kind's probe, before the target's name is set.
 type result struct {
 	healthy, fatal bool
 	reason         string

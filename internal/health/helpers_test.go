@@ -87,7 +87,7 @@ func writeJSON(w http.ResponseWriter, code int, body any) {
 	_ = json.NewEncoder(w).Encode(body) // a failed write means the client left
 }
 
-// writeText answers as the agents do for errors that carry no JSON.
+// writeText writes a plain-text error, as the agents do for most errors.
 func writeText(w http.ResponseWriter, code int, text string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(code)
@@ -131,7 +131,7 @@ func checkStatus(t *testing.T, want, got Status) {
 	}
 }
 
-// replaceBase puts the stand-in's URL where a want string says BASE.
+// replaceBase replaces BASE in an expected string with the stand-in's URL.
 func replaceBase(s, base string) string {
 	return strings.ReplaceAll(s, "BASE", base)
 }

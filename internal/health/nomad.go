@@ -24,7 +24,7 @@ const (
 	nomadNodeEligible     = "eligible"
 )
 
-// nomadAgentHealth is the body of GET /v1/agent/health. Nomad answers 500
+// nomadAgentHealth is the body of GET /v1/agent/health. Nomad responds 500
 // with the same JSON when a part is not ok.
 type nomadAgentHealth struct {
 	Client *nomadHealthPart `json:"client"`
@@ -53,8 +53,8 @@ type nomadNode struct {
 	Meta                  map[string]string `json:"Meta"`
 }
 
-// probeNomadLeader checks that the agent reports itself healthy and knows
-// a cluster leader.
+// probeNomadLeader checks that the agent reports itself healthy and
+// reports a cluster leader.
 func probeNomadLeader(ctx context.Context, a *agent, _ Target) result {
 	ans, err := a.get(ctx, nomadHealthPath, nil, false)
 	if err != nil {
@@ -68,7 +68,7 @@ func probeNomadLeader(ctx context.Context, a *agent, _ Target) result {
 
 // nomadHealthMessages returns the messages of the parts that are not ok, or
 // the start of the body when it is not the health JSON.
-func nomadHealthMessages(ans answer) string {
+func nomadHealthMessages(ans response) string {
 	var h nomadAgentHealth
 	if ans.decode(&h) != nil {
 		if s := ans.snippet(); s != "" {
@@ -144,7 +144,7 @@ func nomadNodeID(ctx context.Context, a *agent) (string, result) {
 // classifyNomadNode compares the registered node with the target. A class
 // mismatch is fatal: job placement and Vault policies rely on the class
 // being the namespace, and the class changes only with the client's config.
-func classifyNomadNode(node nomadNode, t Target, ans answer) result {
+func classifyNomadNode(node nomadNode, t Target, ans response) result {
 	switch {
 	case node.Name != t.NodeName:
 		return fatal("node name %q differs from the expected %q (%s)", node.Name, t.NodeName, ans.from())

@@ -12,11 +12,11 @@ import (
 
 const nomadNodeUUID = "f7476465-4d6e-c0de-fe83-bd4a27b2d3c9"
 
-// nomadStandin answers the Nomad endpoints the checks read as Nomad 1.6
-// does. With aclToken set, ACLs are on: agent/self and node reads answer
+// nomadStandin serves the Nomad endpoints the checks read as Nomad 1.6
+// does. With aclToken set, ACLs are on: agent/self and node reads return
 // 403 to any other token, while agent/health and status/leader need none.
 type nomadStandin struct {
-	// serverOK steps through /v1/agent/health answers for a server agent.
+	// serverOK steps through the /v1/agent/health results of a server agent.
 	serverOK *seq[bool]
 	leaders  *seq[string]
 	// client is false for a server-only agent, which has no stats.client.
@@ -45,7 +45,7 @@ func (n *nomadStandin) allowed(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// health answers as Nomad does: 200 with the parts' status, or 500 with the
+// health responds as Nomad does: 200 with the parts' status, or 500 with the
 // same JSON as the error text.
 func (n *nomadStandin) health(w http.ResponseWriter, _ *http.Request) {
 	if n.serverOK.next() {
@@ -142,7 +142,7 @@ func TestProbeNomadNode(t *testing.T) {
 		{name: "server_only_agent", token: token, fatal: true,
 			want: "the agent runs no client: stats.client is missing (200 from BASE/v1/agent/self)"},
 		{name: "acl_denied", client: true, node: registered(nil),
-			want: "unexpected answer (403 from BASE/v1/agent/self): Permission denied"},
+			want: "unexpected response (403 from BASE/v1/agent/self): Permission denied"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +201,7 @@ func TestWaitClassMismatchFatal(t *testing.T) {
 	if !errors.As(err, &we) || len(we.Failed) != 1 || !we.Failed[0].Fatal {
 		t.Errorf("Wait error %#v does not list the fatal check", err)
 	}
-	if !strings.HasPrefix(err.Error(), "health check failed with an answer that waiting will not heal: nomad-node: node class \"web\"") {
+	if !strings.HasPrefix(err.Error(), "health check failed with a response that waiting will not heal: nomad-node: node class \"web\"") {
 		t.Errorf("Wait error = %q", err)
 	}
 	if reads := n.nodes.count(); reads != 1 {

@@ -11,7 +11,7 @@ const (
 	vaultRaftConfigPath = "/v1/sys/storage/raft/configuration"
 )
 
-// vaultHealthQuery asks for a distinct status code for every state, written
+// vaultHealthQuery requests a distinct status code for every state, written
 // out rather than left to the defaults, and turns off standbyok and
 // perfstandbyok, which would report a standby as 200. The codes are Vault's
 // documented defaults. Vault 1.13 ignores the two parameters it predates
@@ -75,7 +75,7 @@ func probeVaultHealth(ctx context.Context, a *agent, t Target) result {
 
 // classifyVaultHealth maps the status code of /v1/sys/health to a result,
 // and rejects a body that contradicts it.
-func classifyVaultHealth(ans answer) result {
+func classifyVaultHealth(ans response) result {
 	var h vaultHealth
 	if err := ans.decode(&h); err != nil {
 		return pending("%v", err)
@@ -126,7 +126,7 @@ func vaultState(code int) (string, func(vaultHealth) bool) {
 }
 
 // vaultRaftPeer checks that nodeID is a voter in the raft configuration.
-// The health reason is kept in front so the status shows both answers.
+// The health reason is kept in front so the status shows both responses.
 func vaultRaftPeer(ctx context.Context, a *agent, nodeID, healthReason string) result {
 	ans, err := a.get(ctx, vaultRaftConfigPath, nil, true)
 	if err != nil {
@@ -150,4 +150,3 @@ func vaultRaftPeer(ctx context.Context, a *agent, nodeID, healthReason string) r
 	}
 	return pending("%s; node %q is not a raft peer yet (%s)", healthReason, nodeID, ans.from())
 }
-

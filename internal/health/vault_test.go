@@ -24,7 +24,7 @@ type raftPeer struct {
 	voter bool
 }
 
-// vaultStandin answers /v1/sys/health as Vault 1.13 computes it, query
+// vaultStandin serves /v1/sys/health as Vault 1.13 computes it, query
 // parameters included, and /v1/sys/storage/raft/configuration, which needs
 // the token.
 type vaultStandin struct {
@@ -146,7 +146,7 @@ func TestProbeVaultRaftPeer(t *testing.T) {
 		{name: "not_a_peer", peers: []raftPeer{{"vault-0", true}}, sendToken: token,
 			wantSuffix: `node "i-0abc" is not a raft peer yet (200 from BASE/v1/sys/storage/raft/configuration)`},
 		{name: "token_refused", peers: []raftPeer{{"i-0abc", true}}, sendToken: "hvs.wrong",
-			wantSuffix: "raft peer check: unexpected answer (403 from BASE/v1/sys/storage/raft/configuration): permission denied"},
+			wantSuffix: "raft peer check: unexpected response (403 from BASE/v1/sys/storage/raft/configuration): permission denied"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestProbeVaultRaftPeer(t *testing.T) {
 	}
 }
 
-// TestProbeVaultBodyContradictsCode covers a 200 whose body says sealed,
+// TestProbeVaultBodyContradictsCode covers a 200 whose body reports sealed,
 // which a proxy rewriting status codes would produce.
 func TestProbeVaultBodyContradictsCode(t *testing.T) {
 	base := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

@@ -34,9 +34,9 @@ var (
 	// ErrUnhealthy means ctx ended while some checks were still unhealthy.
 	// The caller abandons the instance, or holds it for an SRE.
 	ErrUnhealthy = errors.New("health checks still unhealthy when the wait ended")
-	// ErrFatal means a check received an answer that waiting will not heal,
+	// ErrFatal means a check received a response that waiting will not heal,
 	// such as a Nomad node class that differs from the namespace.
-	ErrFatal = errors.New("health check failed with an answer that waiting will not heal")
+	ErrFatal = errors.New("health check failed with a response that waiting will not heal")
 )
 
 // WaitError is the error [Wait] returns when it ends before every check is
@@ -82,7 +82,7 @@ func (e *WaitError) Unwrap() []error {
 // Wait probes every target, all at once in rounds, until all are healthy in
 // the same round, a check is fatal, or ctx ends. Rounds are spaced by capped
 // exponential backoff with jitter. After each round that is not all healthy
-// it calls pending, if set, with that round's statuses; pending runs in
+// it calls pending, if set, with that round's statuses. Pending runs in
 // Wait's goroutine, so it should return quickly. Wait logs a line whenever
 // a check's health or reason changes.
 //

@@ -179,7 +179,9 @@ func TestProbeInvalidTarget(t *testing.T) {
 		{name: "no_node_name", target: Target{Name: "x", Kind: KindNomadNode, URL: "http://127.0.0.1:1"},
 			want: Status{Name: "x", Kind: KindNomadNode, Fatal: true, Reason: "invalid target: a nomad-node check needs the node name"}},
 		{name: "token_error", target: Target{Name: "x", Kind: KindConsulLeader, URL: "http://127.0.0.1:1",
-			Token: func() (string, error) { return "", errors.New("open /run/bootstrap/consul/token: no such file or directory") }},
+			Token: func() (string, error) {
+				return "", errors.New("open /run/bootstrap/consul/token: no such file or directory")
+			}},
 			want: Status{Name: "x", Kind: KindConsulLeader,
 				Reason: "reading the token failed: open /run/bootstrap/consul/token: no such file or directory"}},
 		{name: "token_newline", target: Target{Name: "x", Kind: KindConsulLeader, URL: "http://127.0.0.1:1",
@@ -204,7 +206,7 @@ func TestProbeRedirectNotFollowed(t *testing.T) {
 	}))
 	got := Probe(t.Context(), nil, Target{Name: "consul-member", Kind: KindConsulMember, URL: base,
 		NodeName: "i-0abc", Token: tokenFunc("redirect-secret")})
-	if got.Healthy || !strings.HasPrefix(got.Reason, "unexpected answer (307 from "+base+"/v1/agent/self)") {
+	if got.Healthy || !strings.HasPrefix(got.Reason, "unexpected response (307 from "+base+"/v1/agent/self)") {
 		t.Errorf("status = %+v, want the 307 reported", got)
 	}
 	if n := elsewhere.Load(); n != 0 {
@@ -217,7 +219,7 @@ func TestProbeAgentDown(t *testing.T) {
 	base := srv.URL
 	srv.Close() // nothing listens on the port now
 	got := Probe(t.Context(), nil, Target{Name: "consul-leader", Kind: KindConsulLeader, URL: base})
-	wantPrefix := "no answer from " + base + "/v1/status/leader: dial tcp "
+	wantPrefix := "request to " + base + "/v1/status/leader failed: dial tcp "
 	if got.Healthy || got.Fatal || !strings.HasPrefix(got.Reason, wantPrefix) {
 		t.Errorf("status = %+v, want pending with a reason starting %q", got, wantPrefix)
 	}
@@ -227,7 +229,7 @@ func TestProbeUnknownPath(t *testing.T) {
 	base := serve(t, http.NotFoundHandler())
 	got := Probe(t.Context(), nil, Target{Name: "consul-leader", Kind: KindConsulLeader, URL: base})
 	checkStatus(t, Status{Name: "consul-leader", Kind: KindConsulLeader,
-		Reason: "unexpected answer (404 from " + base + "/v1/status/leader): 404 page not found"}, got)
+		Reason: "unexpected response (404 from " + base + "/v1/status/leader): 404 page not found"}, got)
 }
 
 func TestBackoffBounds(t *testing.T) {

@@ -24,6 +24,17 @@ var (
 	ErrMissingValue = errors.New("missing value")
 	// ErrInvalidValue means a value did not match its expected format.
 	ErrInvalidValue = errors.New("invalid value")
+	// ErrTooLarge means a response body was larger than its limit.
+	ErrTooLarge = errors.New("response too large")
+)
+
+// Fixes for failures that usually heal but did not before retries ran out.
+const (
+	fixIMDSUnhealthy = "the instance metadata service is unhealthy or overloaded: " +
+		"check the instance's metadata options (aws ec2 describe-instances, MetadataOptions) " +
+		"and replace the instance if it persists"
+	fixEC2Unavailable = "the EC2 API kept throttling or failing: reduce other ec2:DescribeTags " +
+		"callers in the account and region, or enable instance metadata tags so IMDS serves the tags"
 )
 
 // PathError records the IMDS path or AWS action that failed.
@@ -34,13 +45,20 @@ type PathError struct {
 	// Attempts is how many requests were made.
 	Attempts int
 	Err      error
+	// Fix is the next step for the operator. It is set when retries of a
+	// failure that usually heals ran out, unless Err already names a fix.
+	Fix string
 }
 
 func (e *PathError) Error() string {
+	msg := fmt.Sprintf("get %s: %v", e.Path, e.Err)
 	if e.Attempts > 1 {
-		return fmt.Sprintf("get %s: after %d attempts: %v", e.Path, e.Attempts, e.Err)
+		msg = fmt.Sprintf("get %s: after %d attempts: %v", e.Path, e.Attempts, e.Err)
 	}
-	return fmt.Sprintf("get %s: %v", e.Path, e.Err)
+	if e.Fix != "" {
+		msg += ": " + e.Fix
+	}
+	return msg
 }
 
 func (e *PathError) Unwrap() error { return e.Err }

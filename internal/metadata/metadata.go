@@ -16,10 +16,12 @@ package metadata
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -41,7 +43,9 @@ const (
 
 // Defaults for the zero values of [Fetcher] fields.
 const (
-	DefaultMaxAttempts  = 5
+	// DefaultRetryWindow bounds the retries of one path when the context
+	// has no deadline.
+	DefaultRetryWindow  = 60 * time.Second
 	DefaultTimeout      = 2 * time.Second
 	DefaultTagsPageSize = 100
 	// ec2Timeout bounds one ec2:DescribeTags request.
@@ -50,10 +54,12 @@ const (
 	maxParallel = 8
 )
 
-// IMDSAPI is the part of *imds.Client that the fetcher uses.
+// IMDSAPI is the part of *imds.Client that the fetcher uses. The identity
+// document is read with GetDynamicData, so that its body is read under a
+// size limit.
 type IMDSAPI interface {
-	GetInstanceIdentityDocument(ctx context.Context, in *imds.GetInstanceIdentityDocumentInput,
-		optFns ...func(*imds.Options)) (*imds.GetInstanceIdentityDocumentOutput, error)
+	GetDynamicData(ctx context.Context, in *imds.GetDynamicDataInput,
+		optFns ...func(*imds.Options)) (*imds.GetDynamicDataOutput, error)
 	GetMetadata(ctx context.Context, in *imds.GetMetadataInput,
 		optFns ...func(*imds.Options)) (*imds.GetMetadataOutput, error)
 	GetUserData(ctx context.Context, in *imds.GetUserDataInput,
@@ -66,7 +72,7 @@ type TagsAPI interface {
 		optFns ...func(*ec2.Options)) (*ec2.DescribeTagsOutput, error)
 }
 
-// Fetcher reads the instance's metadata. The zero values of MaxAttempts,
+// Fetcher reads the instance's metadata. The zero values of RetryWindow,
 // Timeout and TagsPageSize select the defaults above.
 type Fetcher struct {
 	// IMDS should come from [NewIMDSClient]. Another client works, but a
@@ -76,8 +82,13 @@ type Fetcher struct {
 	// tags are disabled.
 	NewEC2 func(region string) TagsAPI
 	Logger *slog.Logger
-	// MaxAttempts bounds the requests made for each path, first one included.
+	// MaxAttempts, when above zero, bounds the requests made for each path,
+	// first one included. Zero retries until the context's deadline, or for
+	// RetryWindow when the context has none.
 	MaxAttempts int
+	// RetryWindow bounds the retries of one path when the context has no
+	// deadline.
+	RetryWindow time.Duration
 	// Timeout bounds one IMDS request, reading its body included.
 	Timeout time.Duration
 	// TagsPageSize is the MaxResults of each ec2:DescribeTags page (5 to 1000).
@@ -100,13 +111,30 @@ func NewFetcher(cfg aws.Config, log *slog.Logger) *Fetcher {
 
 // NewIMDSClient returns an IMDSv2-only client with the SDK's retries turned
 // off and the trace middleware that lets the fetcher classify failures.
+//
+// The client gets its own HTTP client without the SDK's IMDS timeouts
+// (feature/ec2/imds v1.20.9: 250 ms to connect, 500 ms to the response
+// headers, 5 s per operation), so that the fetcher's per-attempt Timeout
+// is the one that applies. A slow IMDS then fails as a timeout of the
+// request that was slow, not as a missing token.
 func NewIMDSClient(cfg aws.Config, optFns ...func(*imds.Options)) *imds.Client {
 	opts := append([]func(*imds.Options){func(o *imds.Options) {
 		o.EnableFallback = aws.FalseTernary
 		o.Retryer = aws.NopRetryer{}
 		o.APIOptions = append(o.APIOptions, addTrace)
+		o.DisableDefaultTimeout = true
+		o.HTTPClient = newIMDSHTTPClient()
 	}}, optFns...)
 	return imds.NewFromConfig(cfg, opts...)
+}
+
+// newIMDSHTTPClient returns a plain *http.Client, which the SDK leaves as it
+// is, unlike its own buildable client, whose timeouts it overrides. It uses
+// no proxy: IMDS is link-local, and a proxy would see the token.
+func newIMDSHTTPClient() *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	return &http.Client{Transport: transport}
 }
 
 // Fetch reads the identity document first, which makes the SDK obtain the
@@ -147,11 +175,19 @@ var (
 func (f *Fetcher) identity(ctx context.Context) (node.Instance, error) {
 	doc, err := retry(ctx, f, pathIdentity, f.imdsPolicy(),
 		func(ctx context.Context) (imds.InstanceIdentityDocument, error) {
-			out, err := f.IMDS.GetInstanceIdentityDocument(ctx, &imds.GetInstanceIdentityDocumentInput{})
+			var doc imds.InstanceIdentityDocument
+			out, err := f.IMDS.GetDynamicData(ctx, &imds.GetDynamicDataInput{Path: "instance-identity/document"})
 			if err != nil {
-				return imds.InstanceIdentityDocument{}, err
+				return doc, err
 			}
-			return out.InstanceIdentityDocument, nil
+			data, err := readLimited(out.Content, maxMetadataBytes)
+			if err != nil {
+				return doc, err
+			}
+			if err := json.Unmarshal(data, &doc); err != nil {
+				return doc, fmt.Errorf("decode the identity document: %w: %w", ErrInvalidValue, err)
+			}
+			return doc, nil
 		})
 	if err != nil {
 		return node.Instance{}, err
@@ -197,7 +233,7 @@ func (f *Fetcher) userData(ctx context.Context) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return readAll(out.Content)
+		return readLimited(out.Content, maxUserDataBytes)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -230,15 +266,29 @@ func (f *Fetcher) getMetadata(ctx context.Context, path string) ([]byte, error) 
 		if err != nil {
 			return nil, err
 		}
-		return readAll(out.Content)
+		return readLimited(out.Content, maxMetadataBytes)
 	})
 }
 
-func readAll(body io.ReadCloser) ([]byte, error) {
+// Body size limits. EC2 limits user-data to 16 KiB before base64 encoding.
+// The other responses read here (identity document, tag list, tag value,
+// lifecycle state) are a few KiB at most: a tag value is at most 256
+// characters, and an instance has at most 50 tags.
+const (
+	maxUserDataBytes = 16 << 10
+	maxMetadataBytes = 256 << 10
+)
+
+// readLimited reads body up to limit bytes and closes it. A longer body is
+// ErrTooLarge, found after reading limit+1 bytes, not the whole body.
+func readLimited(body io.ReadCloser, limit int64) ([]byte, error) {
 	defer func() { _ = body.Close() }()
-	data, err := io.ReadAll(body)
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("body is larger than the limit of %d bytes: %w", limit, ErrTooLarge)
 	}
 	return data, nil
 }
@@ -248,14 +298,7 @@ func (f *Fetcher) imdsPolicy() policy {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return policy{timeout: timeout, classify: classifyIMDS}
-}
-
-func (f *Fetcher) maxAttempts() int {
-	if f.MaxAttempts <= 0 {
-		return DefaultMaxAttempts
-	}
-	return f.MaxAttempts
+	return policy{timeout: timeout, classify: classifyIMDS, fix: fixIMDSUnhealthy}
 }
 
 func (f *Fetcher) logger() *slog.Logger {

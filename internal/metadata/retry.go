@@ -25,14 +25,21 @@ const (
 type policy struct {
 	timeout  time.Duration
 	classify func(tr *trace, err error) (retryable bool, cause error)
+	// fix is the next step for the operator when retries of a retryable
+	// cause run out.
+	fix string
 }
 
 // retry calls call until it succeeds, fails with an error that is not worth
-// retrying, or has been called f.MaxAttempts times. Every attempt runs under
-// its own timeout, and every retry is logged with its cause.
+// retrying, or runs out of time: the context's deadline, or
+// DefaultRetryWindow from the first attempt when the context has none.
+// f.MaxAttempts, when set, also bounds the number of calls. Every attempt
+// runs under its own timeout, and every retry is logged with its cause.
 func retry[T any](ctx context.Context, f *Fetcher, path string, p policy,
 	call func(context.Context) (T, error)) (T, error) {
 	var zero T
+	deadline := f.retryDeadline(ctx)
+	var last error
 	for attempt := 1; ; attempt++ {
 		tr := &trace{}
 		value, err := attemptOnce(withTrace(ctx, tr), p, call)
@@ -40,19 +47,56 @@ func retry[T any](ctx context.Context, f *Fetcher, path string, p policy,
 			return value, nil
 		}
 		if ctx.Err() != nil {
-			return zero, &PathError{Path: path, Attempts: attempt, Err: ctx.Err()}
+			return zero, stopped(path, attempt, last, ctx.Err(), p)
 		}
 		retryable, cause := p.classify(tr, err)
-		if !retryable || attempt >= f.maxAttempts() {
+		if !retryable {
 			return zero, &PathError{Path: path, Attempts: attempt, Err: cause}
 		}
+		last = cause
 		delay := backoff(attempt)
+		if f.MaxAttempts > 0 && attempt >= f.MaxAttempts || time.Now().Add(delay).After(deadline) {
+			return zero, &PathError{Path: path, Attempts: attempt, Err: cause, Fix: fixFor(cause, p)}
+		}
 		f.logger().Warn("retrying request", "path", path, "attempt", attempt,
 			"delay", delay.String(), "error", cause)
 		if err := sleep(ctx, delay); err != nil {
-			return zero, &PathError{Path: path, Attempts: attempt, Err: err}
+			return zero, stopped(path, attempt, last, err, p)
 		}
 	}
+}
+
+// retryDeadline returns when retries stop: the context's deadline, or
+// DefaultRetryWindow from now.
+func (f *Fetcher) retryDeadline(ctx context.Context) time.Time {
+	if deadline, ok := ctx.Deadline(); ok {
+		return deadline
+	}
+	window := f.RetryWindow
+	if window <= 0 {
+		window = DefaultRetryWindow
+	}
+	return time.Now().Add(window)
+}
+
+// stopped reports a context that ended during retries, with the cause of
+// the last failed attempt, if any, so that the error still names the
+// failure.
+func stopped(path string, attempts int, last, ctxErr error, p policy) error {
+	if last == nil {
+		return &PathError{Path: path, Attempts: attempts, Err: ctxErr}
+	}
+	return &PathError{Path: path, Attempts: attempts,
+		Err: fmt.Errorf("%w, then the wait ended: %w", last, ctxErr), Fix: fixFor(last, p)}
+}
+
+// fixFor returns the policy's fix, unless the cause already names one, as
+// ErrTokenUnavailable does.
+func fixFor(cause error, p policy) string {
+	if errors.Is(cause, ErrTokenUnavailable) {
+		return ""
+	}
+	return p.fix
 }
 
 // attemptOnce runs call under the policy's timeout. A timeout is reported
@@ -91,18 +135,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // classifyIMDS decides from the responses recorded by the trace middleware
 // whether an IMDS error is worth retrying, and turns it into a cause that
-// names the fix. A token request that failed on the connection or with a
-// 5xx is retried like any other request. Its cause names the hop limit,
-// because a token response dropped by a low hop limit shows up as a timeout.
+// names the fix. A token request that got no response at all is retried,
+// and its cause names the hop limit, because a token response dropped by a
+// low hop limit shows up as a timeout. A token request that got a 5xx is
+// retried as a plain server error, because IMDS responded and so the hop
+// limit is not the problem.
 func classifyIMDS(tr *trace, err error) (bool, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	switch {
-	case tr.tokenErr != nil:
+	case tr.tokenErr != nil && tr.tokenStatus == 0:
 		return true, fmt.Errorf("%w: %w", ErrTokenUnavailable, err)
+	case tr.tokenStatus >= 500:
+		return true, fmt.Errorf("token request: %w", &StatusError{Code: tr.tokenStatus})
 	case tr.tokenStatus != 0 && tr.tokenStatus != http.StatusOK:
-		cause := fmt.Errorf("%w: %w", ErrTokenUnavailable, &StatusError{Code: tr.tokenStatus})
-		return tr.tokenStatus >= 500, cause
+		return false, fmt.Errorf("%w: %w", ErrTokenUnavailable, &StatusError{Code: tr.tokenStatus})
 	case errors.Is(err, ErrTimeout) || isNetTimeout(err):
 		return true, err
 	case !tr.seen:

@@ -124,7 +124,7 @@ type retryingTags struct {
 
 func (r retryingTags) DescribeTags(ctx context.Context, in *ec2.DescribeTagsInput,
 	optFns ...func(*ec2.Options)) (*ec2.DescribeTagsOutput, error) {
-	p := policy{timeout: ec2Timeout, classify: classifyAWS}
+	p := policy{timeout: ec2Timeout, classify: classifyAWS, fix: fixEC2Unavailable}
 	return retry(ctx, r.f, TagsFromEC2, p, func(ctx context.Context) (*ec2.DescribeTagsOutput, error) {
 		return r.api.DescribeTags(ctx, in, optFns...)
 	})

@@ -24,6 +24,7 @@ type Config struct {
 	DNS       DNSConfig       `toml:"dns" json:"dns"`
 	Consul    ConsulConfig    `toml:"consul" json:"consul"`
 	Vault     VaultConfig     `toml:"vault" json:"vault"`
+	Secrets   SecretsConfig   `toml:"secrets" json:"secrets"`
 	Seal      SealConfig      `toml:"seal" json:"seal"`
 	Nomad     NomadConfig     `toml:"nomad" json:"nomad"`
 	Lifecycle LifecycleConfig `toml:"lifecycle" json:"lifecycle"`
@@ -79,6 +80,26 @@ type VaultConfig struct {
 	// TLSDisable turns TLS off on a Vault server's listener. It exists for
 	// test clusters on loopback only.
 	TLSDisable bool `toml:"tls_disable" json:"tls_disable"`
+	// STSRegion is the region whose STS endpoint the login request is
+	// signed for. It defaults to Region.
+	STSRegion string `toml:"sts_region" json:"sts_region"`
+	// TLSSource is where a Vault server's certificate, key and CA come
+	// from: "secrets-manager" or "file".
+	TLSSource string `toml:"tls_source" json:"tls_source"`
+	// TLSBundle names the AWS Secrets Manager secret (name or ARN) that
+	// holds a Vault server's TLS material as JSON.
+	TLSBundle string `toml:"tls_bundle" json:"tls_bundle"`
+	// TLSDir is the baked directory holding tls.crt, tls.key and ca.crt,
+	// read when TLSSource is "file".
+	TLSDir string `toml:"tls_dir" json:"tls_dir"`
+}
+
+// SecretsConfig locates the secrets engines, which differ per environment.
+// Paths in the role files are below these mounts.
+type SecretsConfig struct {
+	KVMount     string `toml:"kv_mount" json:"kv_mount"`
+	ConsulMount string `toml:"consul_mount" json:"consul_mount"`
+	PKIMount    string `toml:"pki_mount" json:"pki_mount"`
 }
 
 // SealConfig configures Vault's awskms auto-unseal.
@@ -97,12 +118,21 @@ type NomadConfig struct {
 	// FingerprintDenylist names client fingerprinters to turn off, such as
 	// "env_aws"; test configs turn off every cloud fingerprinter.
 	FingerprintDenylist []string `toml:"fingerprint_denylist" json:"fingerprint_denylist"`
+	// VaultMode is how a Nomad server reaches Vault: "workload-identity",
+	// or "legacy-token" (a child token of the namespace's policies), which
+	// only Nomad before 1.10 accepts.
+	VaultMode string `toml:"vault_mode" json:"vault_mode"`
 }
 
 // LifecycleConfig controls the Auto Scaling lifecycle hook.
 type LifecycleConfig struct {
 	Hook      string `toml:"hook" json:"hook"`
 	OnFailure string `toml:"on_failure" json:"on_failure"`
+	// MaxWait bounds the health stage's wait for the role to turn healthy.
+	MaxWait Duration `toml:"max_wait" json:"max_wait"`
+	// HeartbeatInterval is the time between lifecycle heartbeats; zero
+	// means a third of the hook's heartbeat timeout.
+	HeartbeatInterval Duration `toml:"heartbeat_interval" json:"heartbeat_interval"`
 }
 
 // SystemdConfig tells the units stage where unit drop-ins live and which

@@ -15,7 +15,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# name, module version, CGO_ENABLED, first line `NAME version` prints.
+# Name, module version, CGO_ENABLED, and the first line that `NAME version`
+# prints.
 # Keep these in sync with realservers.go and the wrapper go.mod files: the Go
 # test TestVersionsMatchWrappers compares them.
 servers=(
@@ -25,7 +26,8 @@ servers=(
 )
 
 # The wrappers are modules of their own, so no go.work may pull them together.
-# The servers' update checks (HashiCorp checkpoint) must never leave the machine.
+# CHECKPOINT_DISABLE turns off the servers' update checks, which would contact
+# HashiCorp from the smoke checks.
 export GOWORK=off CHECKPOINT_DISABLE=1
 
 fail() {
@@ -50,8 +52,8 @@ is_current() { # name version
 	(cd "$(dirname "$bin")" && sha256sum --check --status "$1.sha256")
 }
 
-# check_license rejects a module whose LICENSE is not MPL-2.0: later patch
-# releases of these lines moved to the Business Source License.
+# check_license rejects a module whose LICENSE is not MPL-2.0, because some
+# later releases of these lines moved to the Business Source License.
 check_license() { # name version
 	local module_dir
 	module_dir=$(cd "$here/$1" && go list -m -f '{{.Dir}}' "github.com/hashicorp/$1") ||

@@ -1,7 +1,6 @@
-// Package resolve is the DNS pre-flight of the render stage: before a Consul
-// or Nomad agent starts, every retry_join name must resolve, so that a
-// missing record is reported as itself and not, minutes later, as a join
-// timeout.
+// Package resolve is the DNS pre-flight of the units stage: before the stage
+// starts any unit, every retry_join name must resolve, so that a missing
+// record is reported as itself and not, minutes later, as a join timeout.
 //
 // [Wait] polls each name concurrently until it has an address or the
 // context ends. Its errors say, per name, what the DNS server answered
@@ -141,7 +140,7 @@ func poll(ctx context.Context, r Resolver, name string, log *slog.Logger) ([]net
 			return addrs, nil
 		}
 		if ctx.Err() != nil {
-			return nil, finalError(ctx, name, last)
+			return nil, finalError(ctx, name, last, err)
 		}
 		if err == nil {
 			err = &LookupError{Name: name, Kind: ErrNoAddress}
@@ -154,17 +153,30 @@ func poll(ctx context.Context, r Resolver, name string, log *slog.Logger) ([]net
 				"retry_in", wait, "error", err)
 		}
 		if !sleep(ctx, wait) {
-			return nil, finalError(ctx, name, last)
+			return nil, finalError(ctx, name, last, nil)
 		}
 		delay = min(2*delay, maxRetry)
 	}
 }
 
-func finalError(ctx context.Context, name string, last error) error {
+// finalError returns the error of a name whose wait ended: the last answer's
+// error, or, when no lookup ended before ctx did, an error that names the
+// server that current, the lookup cut short, was sent to, and the fix.
+func finalError(ctx context.Context, name string, last, current error) error {
 	if last != nil {
 		return last
 	}
-	return fmt.Errorf("%s: no DNS answer before the wait ended: %w", name, context.Cause(ctx))
+	server := "the DNS server"
+	if lerr, ok := errors.AsType[*LookupError](current); ok && lerr.Server != "" {
+		server = lerr.Server
+	}
+	fix := "check dns.server, that the server runs, and that security groups and network ACLs allow port 53"
+	if server == systemServer {
+		fix = "check the nameservers in /etc/resolv.conf, or set dns.server in " +
+			"/etc/bootstrap/bootstrap.toml to a DNS server that serves the name"
+	}
+	return fmt.Errorf("%s: no DNS answer from %s before the wait ended: %s: %w",
+		name, server, fix, context.Cause(ctx))
 }
 
 // causeOf returns a key that is equal for repeats of the same cause, so a

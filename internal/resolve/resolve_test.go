@@ -238,8 +238,34 @@ func TestWaitCancelledBeforeAnyAnswer(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait error = %v, want context.Canceled", err)
 	}
-	if err == nil || !strings.Contains(err.Error(), "consul.test: no DNS answer before the wait ended") {
+	if err == nil || !strings.Contains(err.Error(), "consul.test: no DNS answer from the DNS server before the wait ended") {
 		t.Errorf("error %q does not say that no answer came", err)
+	}
+}
+
+// systemBlockingResolver blocks like the system resolver does when no
+// nameserver in /etc/resolv.conf answers, without sending a query.
+type systemBlockingResolver struct{}
+
+func (systemBlockingResolver) Lookup(ctx context.Context, name string) ([]netip.Addr, error) {
+	<-ctx.Done()
+	return nil, &LookupError{Name: name, Server: systemServer, Kind: ErrTimeout, Err: ctx.Err()}
+}
+
+func TestWaitSystemResolverNoAnswer(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+
+	_, err := Wait(ctx, systemBlockingResolver{}, []string{"consul.test"}, nil)
+
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait error = %v, want context.Canceled", err)
+	}
+	for _, want := range []string{"no DNS answer from the system resolver (/etc/resolv.conf)",
+		"set dns.server"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
 	}
 }
 

@@ -21,6 +21,8 @@ type run struct {
 	prev *state.File
 	st   *state.File
 	res  results
+	// hook carries the lifecycle action from the health to the signal stage.
+	hook hookState
 	// dry keeps the run from writing the state file.
 	dry bool
 }
@@ -57,12 +59,12 @@ func (r *run) execute(ctx context.Context) error {
 		{StageSecrets, 5 * time.Minute, r.secrets},
 		{StageRender, time.Minute, r.render},
 		{StageUnits, 10 * time.Minute, r.units},
-		{StageHealth, 10 * time.Minute, r.health},
-		{StageSignal, time.Minute, r.signal},
+		{StageHealth, healthStageTimeout, r.health},
+		{StageSignal, signalStageTimeout, r.signal},
 	}
 	for _, s := range stages {
 		if err := r.stage(ctx, s.name, s.timeout, s.fn); err != nil {
-			return r.finish(err)
+			return r.finish(r.release(ctx, s.name, err))
 		}
 	}
 	return r.finish(nil)
@@ -84,6 +86,9 @@ func (r *run) stage(ctx context.Context, name string, timeout time.Duration, fn 
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	result, detail, err := fn(sctx)
 	cancel()
+	if err != nil {
+		err = explainEnd(ctx, err)
+	}
 
 	// The fn may have saved the state, but never appends a stage, so the
 	// record is still the last one.
@@ -106,6 +111,27 @@ func (r *run) stage(ctx context.Context, name string, timeout time.Duration, fn 
 	}
 	log.Info("stage finished", attrs...)
 	return r.save()
+}
+
+// Errors that say why a stage ended early.
+var (
+	// ErrInterrupted marks a stage cut short because the agent was stopped.
+	ErrInterrupted = errors.New("interrupted: the agent was stopped by SIGTERM or SIGINT")
+	// ErrRunDeadline marks a stage cut short by the run's --timeout.
+	ErrRunDeadline = errors.New("the run's deadline (--timeout) passed; raise it if the " +
+		"node needs longer")
+)
+
+// explainEnd puts the reason first when err came from the run's own
+// context ending, which otherwise reads as the stage's failure.
+func explainEnd(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("%w: %w", ErrInterrupted, err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrRunDeadline, err)
+	}
+	return err
 }
 
 func (r *run) save() error {

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashistack/bootstrap/internal/atomicfile"
 	"github.com/hashistack/bootstrap/internal/config"
 	"github.com/hashistack/bootstrap/internal/node"
 	"github.com/hashistack/bootstrap/internal/resolve"
@@ -52,6 +53,9 @@ type Options struct {
 	Root string
 	// ConfigFile is the path on the node of the AMI's bootstrap.toml.
 	ConfigFile string
+	// ConfigRequired makes a missing ConfigFile an error; without it, a
+	// missing file means built-in defaults.
+	ConfigRequired bool
 	// Flags are the command-line settings, the last and strongest source.
 	Flags  []config.Flag
 	Logger *slog.Logger
@@ -103,9 +107,9 @@ func Run(ctx context.Context, o Options) (*state.File, error) {
 	}
 	defer unlock()
 
-	prev, err := state.Load(o.Root)
+	prev, err := loadState(o)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrState, err)
+		return nil, err
 	}
 	r := newRun(o, prev)
 	err = r.execute(ctx)
@@ -146,15 +150,48 @@ func readBootID() string {
 	return strings.TrimSpace(string(b))
 }
 
+// loadState reads the previous run's state. A corrupt file is moved aside
+// and the run starts as a first boot, because an unattended node must not
+// stay down over a file an SRE can inspect later.
+func loadState(o Options) (*state.File, error) {
+	prev, err := state.Load(o.Root)
+	if errors.Is(err, state.ErrCorrupt) {
+		aside, qerr := state.Quarantine(o.Root, o.Now())
+		if qerr != nil {
+			return nil, fmt.Errorf("%w: %w; and %w", ErrState, err, qerr)
+		}
+		o.Logger.Warn("state file is corrupt, moved it aside and starting a fresh first boot",
+			"error", err, "path", aside)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	return prev, nil
+}
+
 // lock takes an exclusive lock beside the state file, so two runs on one
 // node never interleave. The lock is released when the process exits.
 func lock(root string) (func(), error) {
-	dir := filepath.Join(root, filepath.Dir(state.Path))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: create %s: %w", ErrState, dir, err)
+	if root == "" {
+		root = "/"
 	}
-	p := filepath.Join(dir, "lock")
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o600)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: create root %s: %w", ErrState, root, err)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	defer r.Close()
+	dir := strings.TrimPrefix(filepath.Dir(state.Path), "/")
+	if err := atomicfile.MkdirAllIn(r, dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: create %s: %w", ErrState, filepath.Dir(state.Path), err)
+	}
+	p := filepath.Join(filepath.Dir(state.Path), "lock")
+	// Opened through the root, so a symlink planted at the lock path
+	// cannot make the agent create a file elsewhere.
+	f, err := r.OpenFile(strings.TrimPrefix(p, "/"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open lock: %w", ErrState, err)
 	}

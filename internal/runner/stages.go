@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashistack/bootstrap/internal/atomicfile"
 	"github.com/hashistack/bootstrap/internal/config"
 	"github.com/hashistack/bootstrap/internal/node"
 	"github.com/hashistack/bootstrap/internal/render"
@@ -27,6 +28,8 @@ type results struct {
 	instance node.Instance
 	config   node.Config
 	role     roles.Role
+	// changedFiles counts the files this run's render stage rewrote.
+	changedFiles int
 }
 
 func (r *run) metadata(ctx context.Context) (string, string, error) {
@@ -53,6 +56,9 @@ func (r *run) metadata(ctx context.Context) (string, string, error) {
 
 func (r *run) config(ctx context.Context) (string, string, error) {
 	file, err := os.ReadFile(filepath.Join(r.o.Root, r.o.ConfigFile))
+	if errors.Is(err, fs.ErrNotExist) && r.o.ConfigRequired {
+		return "", "", fmt.Errorf("read %s: file not found: fix the --config path", r.o.ConfigFile)
+	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", "", fmt.Errorf("read %s: %w", r.o.ConfigFile, err)
 	}
@@ -112,8 +118,17 @@ func (r *run) render(ctx context.Context) (string, string, error) {
 		return "", "", err
 	}
 	digest := digestFiles(files)
+	restored := ""
 	if r.prev != nil && r.st.InputsDigest == digest && renderedBefore(r.prev) {
-		return state.Unchanged, "inputs unchanged, files not rewritten", nil
+		drifted := driftedFiles(r.o.Root, files)
+		if len(drifted) == 0 {
+			return state.Unchanged, "inputs unchanged, files not rewritten", nil
+		}
+		// A deleted or edited config would otherwise keep the node down, or
+		// running on a config nobody reviewed, until its inputs change.
+		r.log.Warn("rendered files changed since the agent wrote them, restoring them",
+			"paths", drifted)
+		restored = "; restored " + strings.Join(drifted, ", ")
 	}
 	// Forget the previous render until this one is complete, so a run
 	// killed in the middle rerenders everything next time.
@@ -136,7 +151,21 @@ func (r *run) render(ctx context.Context) (string, string, error) {
 		}
 	}
 	r.st.InputsDigest = digest
-	return state.OK, fmt.Sprintf("%d files, %d changed", len(written), changed), nil
+	r.res.changedFiles = changed
+	return state.OK, fmt.Sprintf("%d files, %d changed%s", len(written), changed, restored), nil
+}
+
+// driftedFiles returns the paths of files whose content, mode or owner on
+// disk differ from what the render stage would write.
+func driftedFiles(root string, files []render.File) []string {
+	var drifted []string
+	for _, f := range files {
+		p := filepath.Join(root, f.Path)
+		if !atomicfile.SameContent(p, f.Data, f.Mode, f.UID, f.GID) {
+			drifted = append(drifted, f.Path)
+		}
+	}
+	return drifted
 }
 
 // renderedBefore reports whether the previous run completed its render.
@@ -177,10 +206,17 @@ func (r *run) units(ctx context.Context) (string, string, error) {
 		return "", "", err
 	}
 	defer conn.Close()
-	if err := units.Start(ctx, conn, names, r.log); err != nil {
+	// A unit still running from an earlier run in this boot would keep
+	// the configs it read at its start, so changed files restart it.
+	// NOTE: secrets fetched again by this run do not restart a running unit.
+	start, how := units.Start, ""
+	if r.res.changedFiles > 0 {
+		start, how = units.Restart, " (restart jobs: configs changed)"
+	}
+	if err := start(ctx, conn, names, r.log); err != nil {
 		return "", "", err
 	}
-	return state.OK, "started " + strings.Join(names, ", ") + resolved, nil
+	return state.OK, "started " + strings.Join(names, ", ") + how + resolved, nil
 }
 
 // resolveJoin waits until every retry_join name of the role's services

@@ -14,7 +14,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/hashistack/bootstrap/internal/atomicfile"
@@ -85,10 +86,18 @@ type Rendered struct {
 var ErrCorrupt = errors.New("state file is corrupt")
 
 // Load reads the state file below root. It returns nil and no error when
-// the file does not exist.
+// the file does not exist. Like every access to the state directory, it
+// goes through an [os.Root], so a symlink there cannot lead outside root.
 func Load(root string) (*File, error) {
-	p := filepath.Join(root, Path)
-	data, err := os.ReadFile(p)
+	r, err := openRoot(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	defer r.Close()
+	data, err := r.ReadFile(relPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -97,31 +106,65 @@ func Load(root string) (*File, error) {
 	}
 	var f File
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v; remove it to start a fresh first boot",
-			ErrCorrupt, p, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, Path, err)
 	}
 	if f.Version != Version {
 		return nil, fmt.Errorf("%w: %s: schema version %d, this agent reads %d",
-			ErrCorrupt, p, f.Version, Version)
+			ErrCorrupt, Path, f.Version, Version)
 	}
 	return &f, nil
 }
 
-// Save writes f atomically below root, creating the directory if needed.
+// Save writes f atomically below root, creating the directory if needed,
+// and removes the temp files an interrupted earlier write left behind.
 func Save(root string, f *File) error {
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
 	data = append(data, '\n')
-	p := filepath.Join(root, Path)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	r, err := openRoot(root)
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer r.Close()
+	if err := atomicfile.MkdirAllIn(r, path.Dir(relPath), 0o755); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
-	if err := atomicfile.WriteFile(p, data, 0o644, atomicfile.KeepOwner, atomicfile.KeepOwner); err != nil {
+	if _, err := atomicfile.RemoveTempsIn(r, relPath); err != nil {
+		return fmt.Errorf("remove temp files beside the state file: %w", err)
+	}
+	err = atomicfile.WriteFileIn(r, relPath, data, 0o644, atomicfile.KeepOwner, atomicfile.KeepOwner)
+	if err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
 	return nil
+}
+
+// Quarantine renames a corrupt state file aside, with now in its name, so
+// a node whose state cannot be read still boots, and returns the new path.
+func Quarantine(root string, now time.Time) (string, error) {
+	r, err := openRoot(root)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	aside := relPath + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	if err := r.Rename(relPath, aside); err != nil {
+		return "", fmt.Errorf("move the corrupt state file aside: %w", err)
+	}
+	return "/" + aside, nil
+}
+
+// relPath is Path relative to the root, as [os.Root] takes it.
+var relPath = strings.TrimPrefix(Path, "/")
+
+// openRoot opens the run's root; "" is "/".
+func openRoot(root string) (*os.Root, error) {
+	if root == "" {
+		root = "/"
+	}
+	return os.OpenRoot(root)
 }
 
 // Stage returns the last record of the named stage, or nil.

@@ -105,15 +105,27 @@ func signalName(number int32) string {
 type UnitError struct {
 	Unit string
 	// JobResult is the start job's result: "done", "failed", "timeout",
-	// "canceled", "dependency" or "skipped".
+	// "canceled", "dependency" or "skipped", or "still running" when the
+	// wait for the job ended first.
 	JobResult string
 	State     UnitState
+	// WaitErr is the context's error when the wait for the job ended
+	// before the job did, and nil otherwise.
+	WaitErr error
 }
 
 func (e *UnitError) Error() string {
+	if e.WaitErr != nil {
+		return fmt.Sprintf("start %s: wait for job: %v: job %s, %s; see journalctl -u %s",
+			e.Unit, e.WaitErr, e.JobResult, e.State.describe(), e.Unit)
+	}
 	return fmt.Sprintf("start %s: job %s: %s; see journalctl -u %s",
 		e.Unit, e.JobResult, e.State.describe(), e.Unit)
 }
+
+// Unwrap returns WaitErr, so that errors.Is(err, context.DeadlineExceeded)
+// is true for a unit whose wait ended.
+func (e *UnitError) Unwrap() error { return e.WaitErr }
 
 // Is makes errors.Is(err, ErrUnitFailed) true for every UnitError.
 func (e *UnitError) Is(target error) bool {

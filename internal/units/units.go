@@ -6,8 +6,8 @@
 // It owns the D-Bus conversation with the systemd manager and nothing else:
 // it writes no unit files and judges no health beyond "the unit is active".
 // It never logs or returns a unit's environment, command line or other
-// properties beyond the state fields named in [UnitState], because those may
-// name secret files.
+// properties beyond the state fields named in [UnitState] and the path of
+// the unit file, because those may name secret files.
 package units
 
 import (
@@ -27,6 +27,7 @@ import (
 type Conn interface {
 	ReloadContext(ctx context.Context) error
 	StartUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
+	RestartUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error)
 	GetUnitPropertiesContext(ctx context.Context, unit string) (map[string]any, error)
 	GetUnitTypePropertiesContext(ctx context.Context, unit, unitType string) (map[string]any, error)
 	Close()
@@ -42,6 +43,10 @@ var (
 
 	// ErrInvalidUnitName marks a unit name systemd would not accept.
 	ErrInvalidUnitName = errors.New("invalid unit name")
+
+	// ErrBadUnitSetting marks a unit whose unit file systemd loaded with an
+	// invalid setting (load state "bad-setting").
+	ErrBadUnitSetting = errors.New("bad unit file setting")
 )
 
 // unitName matches the names systemd accepts (ASCII letters, digits, ":",
@@ -51,8 +56,16 @@ var (
 var unitName = regexp.MustCompile(
 	`^[A-Za-z0-9][A-Za-z0-9:_.\\-]*(@[A-Za-z0-9:_.\\-]*)?\.(service|socket|target|timer|path|mount)$`)
 
-// noSuchUnit is the D-Bus error name systemd returns for an unknown unit.
-const noSuchUnit = "org.freedesktop.systemd1.NoSuchUnit"
+// D-Bus error names systemd returns for a unit it cannot start: an unknown
+// unit, and a unit file with an invalid setting.
+const (
+	noSuchUnit     = "org.freedesktop.systemd1.NoSuchUnit"
+	badUnitSetting = "org.freedesktop.systemd1.BadUnitSetting"
+)
+
+// stateReadTimeout bounds the read of a unit's state after the caller's
+// context ended, so that the error can still explain the unit.
+const stateReadTimeout = 5 * time.Second
 
 // Start reloads the manager's unit files, then starts each unit in order
 // (job mode "replace") and waits for its job to finish before starting the
@@ -61,6 +74,17 @@ const noSuchUnit = "org.freedesktop.systemd1.NoSuchUnit"
 //
 // Cancelling ctx stops the wait but not the systemd job, which runs on.
 func Start(ctx context.Context, c Conn, units []string, log *slog.Logger) error {
+	return run(ctx, c, units, false, log)
+}
+
+// Restart is [Start] with restart jobs: a running unit stops and starts
+// again, so it reads configs that changed since it started. A unit that is
+// not running just starts.
+func Restart(ctx context.Context, c Conn, units []string, log *slog.Logger) error {
+	return run(ctx, c, units, true, log)
+}
+
+func run(ctx context.Context, c Conn, units []string, restart bool, log *slog.Logger) error {
 	for _, unit := range units {
 		if len(unit) > 255 || !unitName.MatchString(unit) {
 			return fmt.Errorf("start %q: %w", unit, ErrInvalidUnitName)
@@ -71,30 +95,30 @@ func Start(ctx context.Context, c Conn, units []string, log *slog.Logger) error 
 	}
 	for _, unit := range units {
 		began := time.Now()
-		if err := startUnit(ctx, c, unit); err != nil {
+		if err := startUnit(ctx, c, unit, restart); err != nil {
 			return err
 		}
-		log.Info("unit started", "unit", unit, "duration", time.Since(began))
+		log.Info("unit started", "unit", unit, "restart", restart, "duration", time.Since(began))
 	}
 	return nil
 }
 
-func startUnit(ctx context.Context, c Conn, unit string) error {
+func startUnit(ctx context.Context, c Conn, unit string, restart bool) error {
 	// One slot, so go-systemd's signal dispatcher can deliver the result
 	// without blocking even after a cancelled ctx stopped the read below.
 	done := make(chan string, 1)
-	if _, err := c.StartUnitContext(ctx, unit, "replace", done); err != nil {
-		if dbusErr, ok := errors.AsType[dbus.Error](err); ok && dbusErr.Name == noSuchUnit {
-			return fmt.Errorf("start %s: %w (install its unit file, then check with systemctl cat %s): %w",
-				unit, ErrUnitNotFound, unit, err)
-		}
-		return fmt.Errorf("start %s: %w", unit, err)
+	enqueue := c.StartUnitContext
+	if restart {
+		enqueue = c.RestartUnitContext
+	}
+	if _, err := enqueue(ctx, unit, "replace", done); err != nil {
+		return startError(ctx, c, unit, err)
 	}
 	var result string
 	select {
 	case result = <-done:
 	case <-ctx.Done():
-		return fmt.Errorf("start %s: wait for job: %w", unit, ctx.Err())
+		return waitEnded(ctx, c, unit)
 	}
 
 	state, err := readState(ctx, c, unit)
@@ -105,6 +129,44 @@ func startUnit(ctx context.Context, c Conn, unit string) error {
 		return nil
 	}
 	return &UnitError{Unit: unit, JobResult: result, State: state}
+}
+
+// startError explains a start request that systemd rejected.
+func startError(ctx context.Context, c Conn, unit string, err error) error {
+	dbusErr, ok := errors.AsType[dbus.Error](err)
+	switch {
+	case ok && dbusErr.Name == noSuchUnit:
+		return fmt.Errorf("start %s: %w (install its unit file, then check with systemctl cat %s): %w",
+			unit, ErrUnitNotFound, unit, err)
+	case ok && dbusErr.Name == badUnitSetting:
+		file := unitFile(ctx, c, unit)
+		return fmt.Errorf("start %s: %w in %s (run systemd-analyze verify %s for the line "+
+			"and the reason): %w", unit, ErrBadUnitSetting, file, file, err)
+	}
+	return fmt.Errorf("start %s: %w", unit, err)
+}
+
+// unitFile returns the path of the unit's file (its FragmentPath), or the
+// unit name when systemd does not report one.
+func unitFile(ctx context.Context, c Conn, unit string) string {
+	props, err := c.GetUnitPropertiesContext(ctx, unit)
+	if path := stringProp(props, "FragmentPath"); err == nil && path != "" {
+		return path
+	}
+	return unit
+}
+
+// waitEnded explains a unit whose start job was still running when ctx
+// ended, with the unit's state read under a context of its own.
+func waitEnded(ctx context.Context, c Conn, unit string) error {
+	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateReadTimeout)
+	defer cancel()
+	state, err := readState(readCtx, c, unit)
+	if err != nil {
+		return fmt.Errorf("start %s: wait for job: %w (the unit's state is unknown: %v); "+
+			"see journalctl -u %s", unit, ctx.Err(), err, unit)
+	}
+	return &UnitError{Unit: unit, JobResult: "still running", State: state, WaitErr: ctx.Err()}
 }
 
 // readState reads the unit's state and, for a service, how it ended. The

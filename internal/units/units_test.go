@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/google/go-cmp/cmp"
@@ -252,6 +253,15 @@ type cancelAfterStart struct {
 
 func (c cancelAfterStart) StartUnitContext(ctx context.Context, name, mode string, ch chan<- string) (int, error) {
 	id, err := c.Conn.StartUnitContext(ctx, name, mode, ch)
+	// The manager runs the job a moment after queueing it; wait until the
+	// unit left "inactive", so the state the error reports is the job's.
+	for range 500 {
+		props, perr := c.Conn.GetUnitPropertiesContext(ctx, name)
+		if perr != nil || props["ActiveState"] != "inactive" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	c.cancel()
 	return id, err
 }
@@ -337,4 +347,41 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatalf("GET %s: read body: %v", url, err)
 	}
 	return string(body)
+}
+
+func TestStartWaitEndedShowsState(t *testing.T) {
+	e := newEnv(t)
+	// A notify service that never sends READY=1 stays activating.
+	e.writeUnit(t, "stuck.service", "[Service]\nType=notify\nExecStart=/bin/sleep 600\n")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+
+	err := units.Start(ctx, cancelAfterStart{Conn: e.conn, cancel: cancel}, []string{"stuck.service"},
+		slog.New(slog.DiscardHandler))
+
+	if !errors.Is(err, units.ErrUnitFailed) {
+		t.Errorf("Start error = %v, want ErrUnitFailed", err)
+	}
+	for _, want := range []string{"start stuck.service: wait for job: context canceled",
+		"unit is activating/start", "see journalctl -u stuck.service"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+func TestStartBadUnitSetting(t *testing.T) {
+	e := newEnv(t)
+	// A simple service without ExecStart= is loaded as "bad-setting".
+	e.writeUnit(t, "bad.service", "[Service]\nType=simple\n")
+
+	err := units.Start(t.Context(), e.conn, []string{"bad.service"}, slog.New(slog.DiscardHandler))
+
+	if !errors.Is(err, units.ErrBadUnitSetting) {
+		t.Fatalf("Start error = %v, want ErrBadUnitSetting", err)
+	}
+	file := filepath.Join(e.manager.UnitDir, "bad.service")
+	if want := "systemd-analyze verify " + file; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not contain %q", err, want)
+	}
 }

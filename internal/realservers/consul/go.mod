@@ -3,6 +3,8 @@
 // own go.mod names, because `go install` rejects a module with replace lines.
 module github.com/hashistack/bootstrap/internal/realservers/consul
 
+// The go line is Consul's own because Go derives the binary's default GODEBUG
+// settings from it, as far back as the toolchain supports.
 go 1.20
 
 require github.com/hashicorp/consul v1.14.11

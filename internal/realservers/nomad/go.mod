@@ -3,6 +3,8 @@
 // commit because Nomad's go.mod points it at the local ./api directory.
 module github.com/hashistack/bootstrap/internal/realservers/nomad
 
+// The go line is Nomad's own because Go derives the binary's default GODEBUG
+// settings from it, as far back as the toolchain supports.
 go 1.21
 
 require github.com/hashicorp/nomad v1.6.2

@@ -3,6 +3,8 @@
 // go.mod names, because `go install` rejects a module with replace lines.
 module github.com/hashistack/bootstrap/internal/realservers/vault
 
+// The go line is Vault's own because Go derives the binary's default GODEBUG
+// settings from it, as far back as the toolchain supports.
 go 1.19
 
 require github.com/hashicorp/vault v1.13.2

@@ -27,6 +27,8 @@ var routes = map[string]func(agentInfo) http.Handler{
 type agentInfo struct {
 	config map[string]any
 	addr   string
+	// healthFile is the path of the [HealthFile]; empty reports healthy.
+	healthFile string
 }
 
 // str returns the string at path in the config, or fallback when unset.
@@ -80,7 +82,7 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 func consulAPI(a agentInfo) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status/leader", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, "127.0.0.1:8300")
+		writeJSON(w, http.StatusOK, leader(a, "127.0.0.1:8300"))
 	})
 	mux.HandleFunc("GET /v1/agent/self", func(w http.ResponseWriter, _ *http.Request) {
 		name := a.nodeName("node_name")
@@ -117,11 +119,17 @@ func nomadAPI(a agentInfo) http.Handler {
 		writeJSON(w, http.StatusOK, health)
 	})
 	mux.HandleFunc("GET /v1/status/leader", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, "127.0.0.1:4647")
+		writeJSON(w, http.StatusOK, leader(a, "127.0.0.1:4647"))
 	})
+	mux.HandleFunc("GET /v1/node/{id}", serveNomadNode(a))
 	mux.HandleFunc("GET /v1/agent/self", func(w http.ResponseWriter, _ *http.Request) {
 		name := a.nodeName("name")
+		stats := map[string]any{}
+		if a.boolean("client", "enabled") {
+			stats["client"] = map[string]string{"node_id": nodeID(name)}
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
+			"stats": stats,
 			"config": map[string]any{
 				"Region":     a.str("global", "region"),
 				"Datacenter": a.str("dc1", "datacenter"),
@@ -142,14 +150,27 @@ func nomadAPI(a agentInfo) http.Handler {
 	return mux
 }
 
+// leader returns addr, or "" (no leader) when the agent reports unhealthy.
+func leader(a agentInfo, addr string) string {
+	if a.unhealthy() {
+		return ""
+	}
+	return addr
+}
+
 // vaultAPI serves Vault's health endpoint with the response of an
-// initialized, unsealed, active node.
+// initialized, unsealed, active node, or of a sealed one (503) when the
+// agent reports unhealthy.
 func vaultAPI(a agentInfo) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/sys/health", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{
+		status, sealed := http.StatusOK, false
+		if a.unhealthy() {
+			status, sealed = http.StatusServiceUnavailable, true
+		}
+		writeJSON(w, status, map[string]any{
 			"initialized":                  true,
-			"sealed":                       false,
+			"sealed":                       sealed,
 			"standby":                      false,
 			"performance_standby":          false,
 			"replication_performance_mode": "disabled",

@@ -11,7 +11,8 @@
 // then serves the role's health endpoints with the documented response
 // shapes and reports readiness over the systemd notify protocol when
 // NOTIFY_SOCKET is set, for Type=notify units. SIGTERM or SIGINT makes it
-// exit 0.
+// exit 0. A file named standin-health beside the config file lets a test
+// make it report unhealthy; see [HealthFile].
 //
 // It listens on loopback addresses only and rejects any other.
 package main
@@ -28,6 +29,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -141,7 +143,8 @@ func serve(ctx context.Context, opts options, cfg map[string]any, log *slog.Logg
 		return err
 	}
 	srv := &http.Server{
-		Handler:           routes[opts.role](agentInfo{config: cfg, addr: opts.listen}),
+		Handler: routes[opts.role](agentInfo{config: cfg, addr: opts.listen,
+			healthFile: filepath.Join(filepath.Dir(opts.config), HealthFile)}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	served := make(chan error, 1)

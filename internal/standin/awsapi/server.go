@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/hashistack/bootstrap/internal/iampolicy"
 )
 
 // ErrorStyle selects the XML shape of error responses.
@@ -85,6 +87,7 @@ type Server struct {
 
 	svc      Service
 	opts     Options
+	srv      *httptest.Server
 	mu       sync.Mutex
 	calls    []Call
 	throttle int
@@ -94,15 +97,25 @@ type Server struct {
 // ends.
 func New(t testing.TB, svc Service, opts Options) *Server {
 	t.Helper()
+	s := Serve(svc, opts)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Serve starts a stand-in for svc on 127.0.0.1 for a caller that is not
+// a test, such as the demo; Close stops it.
+func Serve(svc Service, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	s := &Server{svc: svc, opts: opts}
-	srv := httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.srv.URL
 	return s
 }
+
+// Close stops the stand-in.
+func (s *Server) Close() { s.srv.Close() }
 
 // Calls returns every call received so far, in arrival order.
 func (s *Server) Calls() []Call {
@@ -168,6 +181,8 @@ func (s *Server) run(r *http.Request, body []byte, params url.Values) (any, *Err
 		return nil, &Error{Status: 400, Code: "InvalidAction",
 			Message: fmt.Sprintf("The action %s is not valid for this web service.", action)}
 	}
+	// The IAM policy check reads what every test run served; see iampolicy.LogEnv.
+	_ = iampolicy.Record(s.svc.SigningName, action)
 	return handler(s, params)
 }
 

@@ -125,5 +125,12 @@ Description=%s stand-in agent for a scratch %s node
 [Service]
 Type=notify
 ExecStart=%s -role %s -config %s -listen %s
-`, s.Name, role.Name, n.StandinAgent, s.Name, config, n.APIAddr(s.Name))
+`, s.Name, role.Name, unitArg(n.StandinAgent), s.Name, unitArg(config), n.APIAddr(s.Name))
+}
+
+// unitArg quotes s as one ExecStart argument: double quotes with C-style
+// escapes, and "%%" for a literal "%", which systemd expands otherwise.
+func unitArg(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%")
+	return `"` + r.Replace(s) + `"`
 }

@@ -26,3 +26,17 @@ acl {
   default_policy = "deny"
   down_policy    = "extend-cache"
 }
+
+# Issued by Vault's PKI and written to tmpfs by bootstrap at every boot.
+tls {
+  defaults {
+    ca_file         = "$ROOT/run/bootstrap/consul/ca.crt"
+    cert_file       = "$ROOT/run/bootstrap/consul/tls.crt"
+    key_file        = "$ROOT/run/bootstrap/consul/tls.key"
+    verify_outgoing = true
+  }
+
+  internal_rpc {
+    verify_server_hostname = true
+  }
+}

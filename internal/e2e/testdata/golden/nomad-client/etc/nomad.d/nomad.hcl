@@ -33,3 +33,13 @@ client {
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
   }
 }
+
+# RPC TLS with a certificate issued by Vault's PKI and written to tmpfs by
+# bootstrap at every boot. The HTTP API stays plain on the client address.
+tls {
+  rpc                    = true
+  ca_file                = "$ROOT/run/bootstrap/nomad/ca.crt"
+  cert_file              = "$ROOT/run/bootstrap/nomad/tls.crt"
+  key_file               = "$ROOT/run/bootstrap/nomad/tls.key"
+  verify_server_hostname = true
+}

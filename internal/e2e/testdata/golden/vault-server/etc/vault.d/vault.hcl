@@ -7,16 +7,14 @@ storage "raft" {
   node_id = "i-0e2e000000000001"
 
   retry_join {
-    leader_api_addr = "https://vault.e2e.internal:8200"
+    leader_api_addr = "http://vault.e2e.internal:8200"
   }
 }
 
 listener "tcp" {
   address         = "127.0.0.14:8200"
   cluster_address = "127.0.0.14:8201"
-  # Issued by Vault's PKI and written to tmpfs by bootstrap at every boot.
-  tls_cert_file   = "$ROOT/run/bootstrap/vault/tls.crt"
-  tls_key_file    = "$ROOT/run/bootstrap/vault/tls.key"
+  tls_disable     = true
 }
 
 seal "awskms" {
@@ -25,7 +23,7 @@ seal "awskms" {
   endpoint   = "http://127.0.0.1:9"
 }
 
-api_addr      = "https://127.0.0.14:8200"
+api_addr      = "http://127.0.0.14:8200"
 cluster_addr  = "https://127.0.0.14:8201"
 disable_mlock = true
 ui            = false
