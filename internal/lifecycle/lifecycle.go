@@ -53,7 +53,7 @@ var (
 	// ErrNoGroup means Auto Scaling does not list the instance in a group.
 	ErrNoGroup = errors.New("instance is not in an Auto Scaling group")
 	// ErrNoHook means the group has no launching lifecycle hook.
-	ErrNoHook = errors.New("Auto Scaling group has no launching lifecycle hook")
+	ErrNoHook = errors.New("no launching lifecycle hook in the Auto Scaling group")
 	// ErrHookExpiring is the cause of the context [Manager.Hold] returns
 	// when the action is about to time out on its own.
 	ErrHookExpiring = errors.New("lifecycle action is about to time out")

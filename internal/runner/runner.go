@@ -183,7 +183,7 @@ func lock(root string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	dir := strings.TrimPrefix(filepath.Dir(state.Path), "/")
 	if err := atomicfile.MkdirAllIn(r, dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: create %s: %w", ErrState, filepath.Dir(state.Path), err)

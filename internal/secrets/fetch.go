@@ -180,7 +180,7 @@ func (f fetcher) vaultTLS(ctx context.Context, s roles.Secret) error {
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("secretsmanager:GetSecretValue %s (vault.tls_bundle): %w", v.TLSBundle, err)
+		return bundleError(v.TLSBundle, f.o.Config.Region, err)
 	}
 	var b tlsBundle
 	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &b) != nil {

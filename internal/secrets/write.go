@@ -60,7 +60,7 @@ func readIDs(file string, index int) (map[string]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read accounts: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	ids := map[string]int{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

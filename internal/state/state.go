@@ -96,7 +96,7 @@ func Load(root string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	data, err := r.ReadFile(relPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -127,7 +127,7 @@ func Save(root string, f *File) error {
 	if err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	if err := atomicfile.MkdirAllIn(r, path.Dir(relPath), 0o755); err != nil {
 		return fmt.Errorf("create state directory: %w", err)
 	}
@@ -148,7 +148,7 @@ func Quarantine(root string, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	aside := relPath + ".corrupt-" + now.UTC().Format("20060102T150405Z")
 	if err := r.Rename(relPath, aside); err != nil {
 		return "", fmt.Errorf("move the corrupt state file aside: %w", err)

@@ -21,12 +21,12 @@ var (
 	ErrClockSkew        = errors.New("clock skew")
 	ErrUnknownRole      = errors.New("unknown Vault role")
 	ErrPermissionDenied = errors.New("permission denied")
-	ErrSealed           = errors.New("Vault is sealed")
-	ErrUnreachable      = errors.New("Vault unreachable")
-	ErrThrottled        = errors.New("Vault rate limit exceeded")
-	ErrServer           = errors.New("Vault server error")
+	ErrSealed           = errors.New("vault is sealed")
+	ErrUnreachable      = errors.New("vault is unreachable")
+	ErrThrottled        = errors.New("rate limited by Vault")
+	ErrServer           = errors.New("server error from Vault")
 	ErrNotFound         = errors.New("not found")
-	ErrRequest          = errors.New("Vault rejected the request")
+	ErrRequest          = errors.New("request rejected by Vault")
 )
 
 // Error is a classified failure of a Vault request.

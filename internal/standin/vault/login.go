@@ -128,7 +128,7 @@ func (s *Server) replay(ctx context.Context, target *url.URL, body []byte, h htt
 	if err != nil {
 		return "", err.Error()
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return "", err.Error()
