@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -175,6 +176,28 @@ func boot(ctx context.Context, n node, bin, dir, dnsAddr string, aws *standins, 
 	if runErr != nil {
 		return fmt.Errorf("bootstrap run: %w (log: %s)", runErr, log.Name())
 	}
+	return diagnose(ctx, cmd.Env, bin, sn.Root, mgr.Socket, aws.sts.URL, out)
+}
+
+// diagnose runs `bootstrap diagnose` on the node while its stand-ins still
+// run, with the same endpoint overrides as the run, and prints its verdict
+// line; the whole report goes to diagnose.txt in the node's root.
+func diagnose(ctx context.Context, env []string, bin, root, socket, sts string, out io.Writer) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "bootstrap"), "diagnose",
+		"--root", root, "--systemd-socket", socket)
+	// The clock check reads the Date header of the STS stand-in.
+	cmd.Env = append(env, "AWS_ENDPOINT_URL_STS="+sts)
+	report, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return fmt.Errorf("bootstrap diagnose: %w", err)
+	}
+	path := filepath.Join(root, "diagnose.txt")
+	if err := os.WriteFile(path, report, 0o644); err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimSpace(string(report)), "\n")
+	fmt.Fprintf(out, "  bootstrap diagnose: %s (report: %s)\n\n", lines[len(lines)-1], path)
 	return nil
 }
 
@@ -202,7 +225,6 @@ func report(out io.Writer, root string) error {
 	for _, f := range st.Files {
 		fmt.Fprintf(out, "  wrote %s (%s %s:%s)\n", filepath.Join(root, f.Path), f.Mode, f.Owner, f.Group)
 	}
-	fmt.Fprintln(out)
 	return nil
 }
 

@@ -36,8 +36,8 @@ const (
 	// foreignBundleARN is a secret in an account other than the stand-in's,
 	// which Secrets Manager denies without a resource policy.
 	foreignBundleARN = "arn:aws:secretsmanager:eu-west-1:210987654321:secret:bootstrap/vault-tls-Zz9Yx8"
-	// notJSONBundle is a secret value that is not a TLS bundle; it must not
-	// be quoted in the error.
+	// notJSONBundle is a secret value that is not a TLS bundle, so the error
+	// must reject it without quoting it.
 	notJSONBundle = "CANARY-not-a-bundle-8d4e"
 )
 
@@ -46,7 +46,7 @@ type tlsMaterial struct {
 	cert, key, ca string
 }
 
-// newTLSMaterial returns fresh PEM material; each key is unique, so its
+// newTLSMaterial returns fresh PEM material. Each key is unique, so its
 // PEM body serves as a canary marker.
 func newTLSMaterial(t *testing.T) tlsMaterial {
 	t.Helper()
@@ -92,9 +92,8 @@ func pemString(blockType string, der []byte) string {
 	return strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der})))
 }
 
-// keyMarker returns the base64 body of a PEM key: a secret that no log
-// line, error or file outside the secrets directory may contain, in any
-// line wrapping, so its first line is enough.
+// keyMarker returns the first base64 line of a PEM key, a secret that no
+// log line, error or file outside the secrets directory may contain.
 func keyMarker(key string) string {
 	return strings.Split(key, "\n")[1]
 }

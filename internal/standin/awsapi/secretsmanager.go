@@ -54,7 +54,7 @@ func NewSecretsManager(t testing.TB, opts Options, secrets map[string]string) *S
 }
 
 // ServeSecretsManager starts the stand-in of [NewSecretsManager] for a
-// caller that is not a test, such as the demo; Close stops it.
+// caller that is not a test, such as the demo. Close stops it.
 //
 // The stand-in speaks the AWS JSON 1.1 protocol: POST with an X-Amz-Target
 // header and a JSON body, SigV4 with signing name "secretsmanager", and
@@ -184,8 +184,8 @@ func (s *Server) runJSON(r *http.Request, store secretStore, call *Call) (any, *
 	return store.getSecretValue(in, s.opts)
 }
 
-// jsonAction returns the operation named by X-Amz-Target; GetSecretValue
-// is the only one served.
+// jsonAction returns the operation named by X-Amz-Target, and an error
+// for any operation but GetSecretValue, the only one served.
 func jsonAction(r *http.Request) (string, *Error) {
 	target := r.Header.Get("X-Amz-Target")
 	action, ok := strings.CutPrefix(target, "secretsmanager.")
@@ -194,7 +194,8 @@ func jsonAction(r *http.Request) (string, *Error) {
 			Message: "Unknown operation " + target}
 	}
 	// NOTE: the 400 UnknownOperationException for a wrong Content-Type is
-	// an assumption; the Secrets Manager API reference does not document it.
+	// an assumption, because the Secrets Manager API reference does not
+	// document that case.
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != jsonContentType {
 		return action, &Error{Status: http.StatusBadRequest, Code: "UnknownOperationException",
@@ -291,9 +292,9 @@ func jsonAuthError(e *Error) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: code, Message: message}
 }
 
-// jsonErrorBody returns the error document. The service's own errors name
-// the message "Message", as its error shapes do, and the signature checks
-// in front of it name it "message".
+// jsonErrorBody returns the error document. The service's own errors use
+// the key "Message", the member name of its error shapes in the SDK's
+// model, and the signature checks use "message".
 func jsonErrorBody(e *Error) map[string]string {
 	key := "Message"
 	for _, code := range jsonAuthCodes {
