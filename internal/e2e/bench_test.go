@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashistack/bootstrap/internal/standin/awsapi"
 	"github.com/hashistack/bootstrap/internal/standin/imds"
+	"github.com/hashistack/bootstrap/internal/standin/vault"
 	"github.com/hashistack/bootstrap/internal/state"
 	"github.com/hashistack/bootstrap/internal/testenv/dnsserver"
 	"github.com/hashistack/bootstrap/internal/testenv/scratch"
@@ -27,7 +28,7 @@ const benchLatency = 5 * time.Millisecond
 
 // BenchmarkRunToRender measures the wall time of `bootstrap run` from the
 // process start to the end of its render stage, and the process's peak
-// RSS, with benchLatency added to every IMDS and AWS answer. Each iteration
+// RSS, with benchLatency added to every IMDS, AWS and Vault answer. Each iteration
 // is a first boot into a fresh root. The run then fails in its units stage
 // on purpose (no systemd manager), which the figures do not include.
 func BenchmarkRunToRender(b *testing.B) {
@@ -55,7 +56,8 @@ func benchRunToRender(b *testing.B, tagsDisabled bool) {
 	meta := imds.New(b, imds.Config{
 		Identity: imds.Identity{InstanceID: instanceID, AccountID: "123456789012",
 			Region: "eu-west-1", AvailabilityZone: "eu-west-1a", PrivateIP: "10.1.2.3"},
-		UserData:     []byte("[join]\nnomad = [\"nomad.e2e.internal\"]\n"),
+		UserData: []byte("[join]\nnomad = [\"nomad.e2e.internal\"]\n" +
+			"[vault]\nserver_id = \"vault.e2e.internal\"\n"),
 		Tags:         tags,
 		TagsDisabled: tagsDisabled,
 		Role:         "bench-node",
@@ -68,6 +70,20 @@ func benchRunToRender(b *testing.B, tagsDisabled bool) {
 		Tags: map[string]map[string]string{instanceID: tags}})
 	ec2URL := delayed(b, ec2.URL)
 	dns := dnsserver.Start(b, joinNames)
+	// The secrets stage runs before render: its Vault login and PKI
+	// request go to stand-ins with the same latency.
+	sts := awsapi.NewSTS(b, awsapi.Options{Region: "eu-west-1", Credentials: creds},
+		awsapi.CallerIdentity{Arn: "arn:aws:sts::123456789012:assumed-role/payments-node/" + instanceID,
+			UserID: "AROABENCH:" + instanceID, Account: "123456789012"})
+	vaultSrv := vault.New(b, vault.Config{
+		STSEndpoint: sts.URL, ServerID: "vault.e2e.internal",
+		Roles: map[string]vault.Role{"payments": {
+			BoundARN: "arn:aws:sts::123456789012:assumed-role/payments-node/*",
+			Policies: []string{"payments"}}},
+		Policies: map[string][]string{"payments": {"pki/issue/payments-*"}},
+		PKIRoles: []string{"pki/issue/payments-nomad"},
+	})
+	vaultURL := delayed(b, vaultSrv.URL)
 
 	var total time.Duration
 	var peakKB int64
@@ -88,6 +104,7 @@ func benchRunToRender(b *testing.B, tagsDisabled bool) {
 			"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + meta.URL,
 			"AWS_ENDPOINT_URL=http://127.0.0.1:9",
 			"AWS_ENDPOINT_URL_EC2=" + ec2URL,
+			"VAULT_ADDR=" + vaultURL,
 		}
 		start := time.Now()
 		_ = cmd.Run() // fails in the units stage, after render

@@ -81,6 +81,23 @@ func TestRealConsulCluster(t *testing.T) {
 	}
 	assertGossipKey(t, api)
 	t.Logf("three consul servers healthy in %s", time.Since(start).Round(time.Millisecond))
+
+	// The seeded servers still run with the operator's secrets. Restarted
+	// one by one, each runs on what the agent wrote alone.
+	for i, n := range nodes {
+		if err := n.Unit(t.Context(), "consul.service", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Unit(t.Context(), "consul.service", true); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		_, err := health.Wait(ctx, nil, consulTargets(consulAddrs[i], consulID(i)), nil, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s after a restart on the agent's secrets: %v", consulID(i), err)
+		}
+	}
 	recordPeak(t, "consul x3 and fixture vault")
 
 	// With the other two servers gone without leaving (leave_on_terminate

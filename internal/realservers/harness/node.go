@@ -4,13 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/exec"
-	"path"
 	"syscall"
 	"testing"
 
@@ -55,7 +50,7 @@ type Env struct {
 	DNS       *DNS
 	KMS       *KMS
 	STS       *awsapi.Server
-	// STSURL fronts STS for Vault; see [stsFront].
+	// STSURL is the STS endpoint Vault's aws auth method is configured with.
 	STSURL string
 	// AutoScaling holds every node in group [Group], whose launching hook
 	// [Hook] the signal stage completes.
@@ -81,45 +76,8 @@ func NewEnv(t testing.TB, bootstrap string, bins map[string]string, dnsIP string
 		AutoScaling: awsapi.NewAutoScaling(t, opts, awsapi.Group{Name: Group,
 			Hooks: []awsapi.Hook{{Name: Hook, Transition: awsapi.TransitionLaunching}}}),
 	}
-	e.STSURL = stsFront(t, e.STS.URL)
+	e.STSURL = e.STS.URL
 	return e
-}
-
-// stsFront serves the STS stand-in at a URL of its own and makes it respond to
-// Vault v1.13.2 as STS does, in two ways the stand-in does not:
-//
-//   - Content-Type "text/xml", which Vault requires ("body of
-//     GetCallerIdentity is invalid"); the stand-in sends
-//     "text/xml;charset=UTF-8".
-//   - Vault forwards the login to "<sts_endpoint>/" + "/", and AWS
-//     normalizes such a path to "/" before it checks the SigV4 signature
-//     (RFC 3986 normalization, done by every service but S3); the stand-in
-//     signs the raw path and reports SignatureDoesNotMatch.
-//
-// TODO: remove it once the stand-in does both itself.
-func stsFront(t testing.TB, target string) string {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
-			// Keep the Host header the client signed, as the stand-in
-			// checks it.
-			r.Out.Host = r.In.Host
-			r.Out.URL.Path = path.Clean("/" + r.In.URL.Path)
-			r.Out.URL.RawPath = ""
-		},
-		ModifyResponse: func(r *http.Response) error {
-			r.Header.Set("Content-Type", "text/xml")
-			return nil
-		},
-	}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // Node is one scratch node whose units run the real servers under a

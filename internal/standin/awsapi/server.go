@@ -219,7 +219,9 @@ func (s *Server) writeXML(w http.ResponseWriter, status int, v any) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	// Exactly what AWS's Query APIs send: Vault's AWS auth method, for one,
+	// rejects an STS response of any other content type.
+	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(xml.Header))
 	_, _ = w.Write(out)

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -129,7 +131,7 @@ func (s *Server) checkScope(r *http.Request, auth authorization) (time.Time, *Er
 // the request that carries only the headers the client signed.
 func (s *Server) signature(r *http.Request, body []byte, auth authorization, at time.Time) (string, error) {
 	req, err := http.NewRequestWithContext(context.Background(), r.Method,
-		"http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+		"http://"+r.Host+normalizedURI(r.URL), bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
@@ -155,6 +157,19 @@ func (s *Server) signature(r *http.Request, body []byte, auth authorization, at 
 		return "", errUnparsableSignature
 	}
 	return computed.signature, nil
+}
+
+// normalizedURI returns u's path and query with the path normalized as
+// AWS services other than S3 do before checking a signature: "//" is "/",
+// and "." and ".." segments are resolved. Vault's AWS auth method, for
+// one, forwards a login to "//".
+func normalizedURI(u *url.URL) string {
+	p := path.Clean("/" + u.Path)
+	if strings.HasSuffix(u.Path, "/") && p != "/" {
+		p += "/"
+	}
+	n := url.URL{Path: p, RawQuery: u.RawQuery}
+	return n.RequestURI()
 }
 
 var errUnparsableSignature = errors.New("recomputed Authorization header does not parse")
