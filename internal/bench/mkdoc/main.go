@@ -105,7 +105,7 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n```\ngo %s\n```\n\n```\n%s\n```\n",
-			s.title, s.about, strings.Join(s.args, " "), strings.Join(lines, "\n"))
+			s.title, s.about, shellJoin(s.args), strings.Join(lines, "\n"))
 	}
 	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "mkdoc:", err)
@@ -146,4 +146,17 @@ func machine() string {
 	}
 	return fmt.Sprintf("%d cores (%s), %s, %s/%s", runtime.NumCPU(), model,
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// shellJoin joins args into a command line a shell runs as given, quoting
+// the arguments that hold characters a shell would interpret.
+func shellJoin(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, "^$()|*?[]{}<>&;'\" \\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		quoted[i] = a
+	}
+	return strings.Join(quoted, " ")
 }
