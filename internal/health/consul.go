@@ -129,6 +129,13 @@ func consulAutopilotVoter(ctx context.Context, a *agent, name, memberReason stri
 	if err != nil {
 		return pending("%s; %v", memberReason, err)
 	}
+	if ans.code == http.StatusForbidden {
+		// The node's agent token needs only agent:read and node:read; a
+		// policy granting operator:read as well turns the voter check on.
+		r := healthy("%s", memberReason)
+		r.reason += "; autopilot check not run: the token lacks operator:read"
+		return r
+	}
 	if ans.code != http.StatusOK && ans.code != http.StatusTooManyRequests {
 		return pending("%s; autopilot check: %s", memberReason, ans.unexpected())
 	}

@@ -24,6 +24,9 @@ type consulStandin struct {
 	statuses *seq[int]
 	servers  []autopilotServer
 	aclToken string
+	// denyOperator answers 403 to the autopilot endpoint whatever the token,
+	// as for a token without operator:read.
+	denyOperator bool
 }
 
 func (c *consulStandin) handler() http.Handler {
@@ -60,6 +63,10 @@ func (c *consulStandin) self(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *consulStandin) autopilot(w http.ResponseWriter, r *http.Request) {
+	if c.denyOperator {
+		writeText(w, http.StatusForbidden, "Permission denied: token lacks permission 'operator:read'")
+		return
+	}
 	if !c.allowed(w, r, "operator:read") {
 		return
 	}
@@ -136,6 +143,9 @@ func TestProbeConsulMember(t *testing.T) {
 		{name: "server_voter", standin: consulStandin{server: true, statuses: newSeq(1), servers: voters, aclToken: token},
 			server: true, token: token, healthy: true, wantToks: []string{token},
 			want: `member "i-0abc" is alive (200 from BASE/v1/agent/self); healthy voter (200 from BASE/v1/operator/autopilot/health)`},
+		{name: "server_token_without_operator", server: true, token: token, healthy: true, wantToks: []string{token},
+			standin: consulStandin{server: true, statuses: newSeq(1), servers: voters, aclToken: token, denyOperator: true},
+			want: `member "i-0abc" is alive (200 from BASE/v1/agent/self); autopilot check not run: the token lacks operator:read`},
 		{name: "server_not_voter", server: true, token: token, wantToks: []string{token},
 			standin: consulStandin{server: true, statuses: newSeq(1), aclToken: token,
 				servers: []autopilotServer{{"consul-a", true, true}, {"i-0abc", true, false}}},

@@ -106,8 +106,10 @@ func (r *run) healthWait(ctx context.Context) time.Duration {
 // listen on: the client address for Consul and Nomad, the bind address
 // for Vault's listener.
 //
-// TODO: the checks run without ACL tokens, and Vault over TLS needs the
-// CA that the secrets stage will write; until then only tls_disable works.
+// Consul checks send the agent token the secrets stage wrote.
+//
+// TODO: Vault over TLS needs the CA that the secrets stage writes; until
+// then only tls_disable works.
 func (r *run) healthTargets() ([]health.Target, error) {
 	cfg := r.res.config
 	bind, _, client, err := render.Addresses(cfg.Network)
@@ -133,6 +135,9 @@ func (r *run) healthTargets() ([]health.Target, error) {
 			t.Meta = map[string]string{"namespace": cfg.Namespace, "environment": cfg.Environment}
 		case health.KindConsulMember:
 			t.Server = r.res.role.Name == "consul-server"
+		}
+		if c.Service == "consul" {
+			t.Token = consulAgentToken(r.o.Root)
 		}
 		targets = append(targets, t)
 	}
