@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,8 +53,10 @@ func TestScripts(t *testing.T) {
 
 func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	cmds := map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"imds": cmdIMDS,
-		"gzip": cmdGzip,
+		"imds":     cmdIMDS,
+		"gzip":     cmdGzip,
+		"truncate": cmdTruncate,
+		"repeat":   cmdRepeat,
 	}
 	for name, cmd := range diagnoseCmds {
 		cmds[name] = cmd
@@ -150,4 +153,33 @@ func cmdGzip(ts *testscript.TestScript, neg bool, args []string) {
 		out = []byte(base64.StdEncoding.EncodeToString(out))
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), out, 0o644))
+}
+
+// cmdTruncate copies the first N bytes of SRC to DST, as a transfer cut
+// short would leave them.
+//
+//	truncate SRC DST N
+func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: truncate SRC DST N")
+	}
+	n, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), data[:min(n, len(data))], 0o644))
+}
+
+// cmdRepeat writes SRC repeated N times to DST.
+//
+//	repeat SRC DST N
+func cmdRepeat(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: repeat SRC DST N")
+	}
+	n, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), bytes.Repeat(data, n), 0o644))
 }

@@ -200,13 +200,22 @@ func (r *run) release(ctx context.Context, stage string, cause error) error {
 	if errors.Is(cause, ErrState) {
 		// The state file cannot record a stage: settle without one.
 		_, _, err := r.settle(ctx, cause)
-		return errors.Join(cause, err)
+		return joinLine(cause, err)
 	}
 	fn := func(ctx context.Context) (string, string, error) { return r.settle(ctx, cause) }
 	if err := r.stage(ctx, StageSignal, signalStageTimeout, fn); err != nil {
-		return errors.Join(cause, err)
+		return joinLine(cause, err)
 	}
 	return cause
+}
+
+// joinLine keeps both errors, the stage's cause first, on one line: the
+// agent's verdict is one line on stderr and in the journal.
+func joinLine(cause, err error) error {
+	if err == nil {
+		return cause
+	}
+	return fmt.Errorf("%w; and %w", cause, err)
 }
 
 // settle completes, holds or skips the launch action after a run that

@@ -114,7 +114,8 @@ func gunzip(data []byte) ([]byte, error) {
 	}
 	doc, err := io.ReadAll(io.LimitReader(zr, MaxDecodedSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: decompress gzip: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: decompress gzip: %w (the stream is damaged or cut short: "+
+			"compress the document again and pass the whole file)", ErrMalformed, err)
 	}
 	if len(doc) > MaxDecodedSize {
 		return nil, fmt.Errorf("%w: decompressed gzip is more than %d bytes",
