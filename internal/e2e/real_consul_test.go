@@ -100,11 +100,12 @@ func TestRealConsulCluster(t *testing.T) {
 	}
 	recordPeak(t, "consul x3 and fixture vault")
 
-	// With the other two servers gone without leaving (leave_on_terminate
-	// would shrink the raft peer set to one on a graceful stop), the first
-	// loses its leader and the health checks fail, naming why.
+	// With the other two servers frozen, gone without leaving
+	// (leave_on_terminate would shrink the raft peer set to one on a
+	// graceful stop, and systemd restarts a killed one), the first loses its
+	// leader and the health checks fail, naming why.
 	for _, n := range nodes[1:] {
-		if err := n.Kill(t.Context(), "consul.service"); err != nil {
+		if err := n.Freeze(t.Context(), "consul.service"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -206,10 +206,23 @@ func (n *Node) Unit(ctx context.Context, unit string, start bool) error {
 // Kill sends SIGKILL to the unit's processes, as a crash or a terminated
 // instance would end them: no graceful leave.
 func (n *Node) Kill(ctx context.Context, unit string) error {
+	return n.signal(ctx, unit, syscall.SIGKILL)
+}
+
+// Freeze stops every process of unit with SIGSTOP: the server stops
+// answering its peers without leaving the cluster, and systemd, which sees
+// the unit still running, does not restart it as it does after a kill
+// (Restart=on-failure). Stopping the manager ends the processes as usual,
+// because systemd follows its stop signal with SIGCONT.
+func (n *Node) Freeze(ctx context.Context, unit string) error {
+	return n.signal(ctx, unit, syscall.SIGSTOP)
+}
+
+func (n *Node) signal(ctx context.Context, unit string, sig syscall.Signal) error {
 	conn, err := units.Dial(ctx, n.Manager.Socket)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	return conn.KillUnitWithTarget(ctx, unit, sddbus.All, int32(syscall.SIGKILL))
+	return conn.KillUnitWithTarget(ctx, unit, sddbus.All, int32(sig))
 }
