@@ -180,8 +180,8 @@ func boot(ctx context.Context, n node, bin, dir, dnsAddr string, aws *standins, 
 }
 
 // diagnose runs `bootstrap diagnose` on the node while its stand-ins still
-// run, with the same endpoint overrides as the run, and prints its verdict
-// line; the whole report goes to diagnose.txt in the node's root.
+// run, with the same endpoint overrides as the run. It prints the verdict
+// line and writes the whole report to diagnose.txt in the node's root.
 func diagnose(ctx context.Context, env []string, bin, root, socket, sts string, out io.Writer) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "bootstrap"), "diagnose",
 		"--root", root, "--systemd-socket", socket)

@@ -13,8 +13,8 @@ import (
 // its launching hook makes each first boot end with CONTINUE.
 const demoGroup = "demo-asg"
 
-// demoCredentials are what the instances sign their AWS requests with; the
-// stand-ins check the signatures against them.
+// demoCredentials are the instances' AWS credentials. The stand-ins check
+// every signature against them.
 var demoCredentials = aws.Credentials{AccessKeyID: "AKIDDEMO", SecretAccessKey: "demo-not-a-secret"}
 
 // standins are the AWS and Vault stand-ins the demo nodes share.

@@ -113,7 +113,7 @@ func (r *run) stage(ctx context.Context, name string, timeout time.Duration, fn 
 	return r.save()
 }
 
-// Errors that say why a stage ended early.
+// Errors that give the reason a stage ended early.
 var (
 	// ErrInterrupted marks a stage cut short because the agent was stopped.
 	ErrInterrupted = errors.New("interrupted: the agent was stopped by SIGTERM or SIGINT")

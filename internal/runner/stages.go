@@ -209,6 +209,7 @@ func (r *run) units(ctx context.Context) (string, string, error) {
 	// A unit still running from an earlier run in this boot would keep
 	// the configs it read at its start, so changed files restart it.
 	// NOTE: secrets fetched again by this run do not restart a running unit.
+
 	start, how := units.Start, ""
 	if r.res.changedFiles > 0 {
 		start, how = units.Restart, " (restart jobs: configs changed)"
