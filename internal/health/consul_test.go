@@ -145,7 +145,7 @@ func TestProbeConsulMember(t *testing.T) {
 			want: `member "i-0abc" is alive (200 from BASE/v1/agent/self); healthy voter (200 from BASE/v1/operator/autopilot/health)`},
 		{name: "server_token_without_operator", server: true, token: token, healthy: true, wantToks: []string{token},
 			standin: consulStandin{server: true, statuses: newSeq(1), servers: voters, aclToken: token, denyOperator: true},
-			want: `member "i-0abc" is alive (200 from BASE/v1/agent/self); autopilot check not run: the token lacks operator:read`},
+			want:    `member "i-0abc" is alive (200 from BASE/v1/agent/self); autopilot check not run: the token lacks operator:read`},
 		{name: "server_not_voter", server: true, token: token, wantToks: []string{token},
 			standin: consulStandin{server: true, statuses: newSeq(1), aclToken: token,
 				servers: []autopilotServer{{"consul-a", true, true}, {"i-0abc", true, false}}},
