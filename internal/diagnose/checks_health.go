@@ -2,19 +2,14 @@ package diagnose
 
 import (
 	"context"
-	"net"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/hashistack/bootstrap/internal/health"
 	"github.com/hashistack/bootstrap/internal/render"
+	"github.com/hashistack/bootstrap/internal/secrets"
 	"github.com/hashistack/bootstrap/internal/state"
 )
-
-// agentPorts are the agents' HTTP API ports, the products' defaults, which
-// the rendered configs keep.
-var agentPorts = map[string]int{"consul": 8500, "nomad": 4646, "vault": 8200}
 
 func warm(st *state.File) bool {
 	return st != nil && st.Instance != nil && strings.HasPrefix(st.Instance.TargetLifecycleState, "Warmed:")
@@ -65,40 +60,13 @@ func healthLine(s health.Status, t health.Target) Line {
 	return l
 }
 
-// healthTargets builds the role's checks with the addresses the agents
-// listen on, as the health stage does: the client address for Consul and
-// Nomad, the bind address for Vault's listener.
-//
-// NOTE: this repeats the runner's target table, which diagnose must not
-// import; the checks run without ACL tokens, so a check's deeper part
-// that needs one is reported as not run, as package health explains.
+// healthTargets builds the role's checks as the health stage does, with
+// the Consul agent token the secrets stage left on tmpfs (never printed).
 func (e *env) healthTargets() ([]health.Target, error) {
 	cfg := e.st.Config
 	bind, _, client, err := render.Addresses(cfg.Network)
 	if err != nil {
 		return nil, err
 	}
-	var targets []health.Target
-	for _, c := range e.role.Checks {
-		host, scheme := client, "http"
-		if c.Service == "vault" {
-			host = bind
-			if !cfg.Vault.TLSDisable {
-				scheme = "https"
-			}
-		}
-		t := health.Target{
-			Name: c.Name, Kind: c.Kind, NodeName: cfg.NodeName,
-			URL: scheme + "://" + net.JoinHostPort(host, strconv.Itoa(agentPorts[c.Service])),
-		}
-		switch c.Kind {
-		case health.KindNomadNode:
-			t.NodeClass = cfg.NodeClass
-			t.Meta = map[string]string{"namespace": cfg.Namespace, "environment": cfg.Environment}
-		case health.KindConsulMember:
-			t.Server = e.role.Name == "consul-server"
-		}
-		targets = append(targets, t)
-	}
-	return targets, nil
+	return health.Targets(*e.role, *cfg, bind, client, secrets.ConsulAgentToken(e.o.Root)), nil
 }

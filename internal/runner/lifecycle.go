@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashistack/bootstrap/internal/health"
 	"github.com/hashistack/bootstrap/internal/lifecycle"
 	"github.com/hashistack/bootstrap/internal/render"
+	"github.com/hashistack/bootstrap/internal/secrets"
 	"github.com/hashistack/bootstrap/internal/state"
 )
 
@@ -45,9 +44,6 @@ const (
 	outcomeHold     = "hold"
 	outcomeNone     = "no lifecycle action"
 )
-
-// ports are the HTTP API ports of the agents, the products' defaults.
-var ports = map[string]int{"consul": 8500, "nomad": 4646, "vault": 8200}
 
 // hookState carries the lifecycle action from the health stage to the
 // signal stage.
@@ -111,37 +107,12 @@ func (r *run) healthWait(ctx context.Context) time.Duration {
 // TODO: Vault over TLS needs the CA that the secrets stage writes; until
 // then only tls_disable works.
 func (r *run) healthTargets() ([]health.Target, error) {
-	cfg := r.res.config
-	bind, _, client, err := render.Addresses(cfg.Network)
+	bind, _, client, err := render.Addresses(r.res.config.Network)
 	if err != nil {
 		return nil, err
 	}
-	var targets []health.Target
-	for _, c := range r.res.role.Checks {
-		host, scheme := client, "http"
-		if c.Service == "vault" {
-			host = bind
-			if !cfg.Vault.TLSDisable {
-				scheme = "https"
-			}
-		}
-		t := health.Target{
-			Name: c.Name, Kind: c.Kind, NodeName: cfg.NodeName,
-			URL: scheme + "://" + net.JoinHostPort(host, strconv.Itoa(ports[c.Service])),
-		}
-		switch c.Kind {
-		case health.KindNomadNode:
-			t.NodeClass = cfg.NodeClass
-			t.Meta = map[string]string{"namespace": cfg.Namespace, "environment": cfg.Environment}
-		case health.KindConsulMember:
-			t.Server = r.res.role.Name == "consul-server"
-		}
-		if c.Service == "consul" {
-			t.Token = consulAgentToken(r.o.Root)
-		}
-		targets = append(targets, t)
-	}
-	return targets, nil
+	return health.Targets(r.res.role, r.res.config, bind, client,
+		secrets.ConsulAgentToken(r.o.Root)), nil
 }
 
 func (r *run) manager() *lifecycle.Manager {

@@ -1,4 +1,4 @@
-package runner
+package secrets
 
 import (
 	"errors"
@@ -8,17 +8,15 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/hcl"
-
-	"github.com/hashistack/bootstrap/internal/secrets"
 )
 
-// consulAgentToken returns a function that reads the Consul agent token the
-// secrets stage wrote, so the health checks can read the agent's own state
-// on a cluster whose ACLs deny anonymous reads. No file, or a file without
-// the token, means no token. The token stays in memory only.
-func consulAgentToken(root string) func() (string, error) {
+// ConsulAgentToken returns a function that reads the Consul agent token this
+// stage wrote below root, so the health checks can read the agent's own
+// state on a cluster whose ACLs deny anonymous reads. No file, or a file
+// without the token, means no token. The token stays in memory only.
+func ConsulAgentToken(root string) func() (string, error) {
 	return func() (string, error) {
-		p := filepath.Join(root, secrets.Dir, "consul", secrets.IncludeFile)
+		p := filepath.Join(root, Dir, "consul", IncludeFile)
 		data, err := os.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", nil
@@ -29,7 +27,7 @@ func consulAgentToken(root string) func() (string, error) {
 		var include map[string]any
 		// The parse error is not wrapped: it could quote the file's text.
 		if hcl.Decode(&include, string(data)) != nil {
-			return "", fmt.Errorf("parse %s: not valid HCL", filepath.Join(secrets.Dir, "consul", secrets.IncludeFile))
+			return "", fmt.Errorf("parse %s: not valid HCL", filepath.Join(Dir, "consul", IncludeFile))
 		}
 		agent, _ := lookup(include, "acl", "tokens", "agent").(string)
 		return agent, nil

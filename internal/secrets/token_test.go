@@ -1,4 +1,4 @@
-package runner
+package secrets
 
 import (
 	"os"
@@ -13,7 +13,7 @@ func TestConsulAgentTokenFromInclude(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	read := consulAgentToken(root)
+	read := ConsulAgentToken(root)
 	if tok, err := read(); tok != "" || err != nil {
 		t.Errorf("no file: token %q, error %v; want none", tok, err)
 	}
