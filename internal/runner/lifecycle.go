@@ -66,6 +66,10 @@ func (r *run) health(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
+	client, err := r.healthClient()
+	if err != nil {
+		return "", "", err
+	}
 	wctx, cancel := context.WithTimeout(ctx, r.healthWait(ctx))
 	defer cancel()
 	if err := r.lookUpAction(wctx); err != nil {
@@ -77,7 +81,7 @@ func (r *run) health(ctx context.Context) (string, string, error) {
 		wctx, stop = r.manager().Hold(wctx, r.hook.act, interval)
 		defer func() { r.hook.heartbeats = stop() }()
 	}
-	statuses, err := health.Wait(wctx, r.o.Lifecycle.HTTP, targets, r.log, nil)
+	statuses, err := health.Wait(wctx, client, targets, r.log, nil)
 	if err != nil {
 		return "", "", err
 	}
@@ -99,13 +103,7 @@ func (r *run) healthWait(ctx context.Context) time.Duration {
 }
 
 // healthTargets builds the role's checks with the addresses the agents
-// listen on: the client address for Consul and Nomad, the bind address
-// for Vault's listener.
-//
-// Consul checks send the agent token the secrets stage wrote.
-//
-// TODO: Vault over TLS needs the CA that the secrets stage writes; until
-// then only tls_disable works.
+// listen on. Consul checks send the agent token the secrets stage wrote.
 func (r *run) healthTargets() ([]health.Target, error) {
 	bind, _, client, err := render.Addresses(r.res.config.Network)
 	if err != nil {
