@@ -261,24 +261,28 @@ func (e *env) targetStateLine(ctx context.Context) Line {
 	return l
 }
 
-// hookLine reports the lifecycle hook's outcome, which the signal stage
-// writes at the start of its detail: CONTINUE, ABANDON, hold or "no
-// lifecycle action".
-//
-// TODO: read the outcome from a field of its own once the state file has
-// one; until then it comes from the signal stage's record.
+// hookLine reports the lifecycle hook's outcome: the state file's
+// lifecycle record, or for a state file written before it had one, the
+// start of the signal stage's detail (CONTINUE, ABANDON, hold or "no
+// lifecycle action").
 func (e *env) hookLine() Line {
 	l := Line{Status: OK, Name: "hook"}
 	s := e.st.Stage("signal")
+	outcome := ""
+	if e.st != nil && e.st.Lifecycle != nil {
+		outcome = e.st.Lifecycle.Outcome
+	} else if s != nil {
+		outcome, _, _ = strings.Cut(s.Detail, " ")
+	}
 	switch {
 	case e.st == nil || s == nil:
 		l.Status, l.Value = Skip, "outcome not recorded: the signal stage has not run"
 	case s.Result == "failed":
 		l.Status, l.Value, l.Fix = Fail, s.Error, stageFixes["signal"]
-	case strings.HasPrefix(s.Detail, "ABANDON"):
+	case outcome == "ABANDON":
 		l.Status, l.Value = Fail, s.Detail
 		l.Fix = "the group replaces this instance; see last-run for the stage that failed"
-	case strings.HasPrefix(s.Detail, "hold"):
+	case strings.TrimSuffix(outcome, ":") == "hold":
 		l.Status, l.Value = Warn, s.Detail
 		l.Fix = "the hook waits for an operator: complete it with aws autoscaling complete-lifecycle-action " +
 			"once the node is fixed, or let it time out"
@@ -290,6 +294,9 @@ func (e *env) hookLine() Line {
 	}
 	if s != nil {
 		l.Attrs = map[string]any{"result": s.Result, "detail": s.Detail}
+		if e.st.Lifecycle != nil {
+			l.Attrs["outcome"] = e.st.Lifecycle.Outcome
+		}
 	}
 	return l
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hashistack/bootstrap/internal/standin/awsapi"
 	"github.com/hashistack/bootstrap/internal/standin/imds"
@@ -92,6 +93,12 @@ func TestLaunchHookContinue(t *testing.T) {
 	}
 	if n := strings.Count(stderr, `msg="lifecycle action completed"`); n != 1 {
 		t.Errorf("%d completion log lines, want 1:\n%s", n, stderr)
+	}
+	rec := e.state().Lifecycle
+	wantRec := &state.Lifecycle{Outcome: "CONTINUE", Group: "e2e-asg", Hook: "launch",
+		LifecycleState: "Pending"}
+	if diff := cmp.Diff(wantRec, rec, cmpopts.IgnoreFields(state.Lifecycle{}, "Heartbeats")); diff != "" {
+		t.Errorf("state.json lifecycle record (-want +got):\n%s", diff)
 	}
 }
 

@@ -199,13 +199,18 @@ func (r *run) settle(ctx context.Context, cause error) (string, string, error) {
 		return "", "", err
 	}
 	if r.hook.none != "" {
+		r.st.Lifecycle = &state.Lifecycle{Outcome: outcomeNone, Reason: r.hook.none}
 		r.log.Info("lifecycle action not needed", "outcome", outcomeNone, "reason", r.hook.none)
 		return state.Skipped, outcomeNone + ": " + r.hook.none, nil
 	}
 	act := r.hook.act
 	attrs := []any{"group", act.Group, "hook", act.Hook, "lifecycle_state", act.State,
 		"heartbeats", r.hook.heartbeats}
+	record := &state.Lifecycle{Group: act.Group, Hook: act.Hook, LifecycleState: act.State,
+		Heartbeats: r.hook.heartbeats}
 	if cause != nil && r.onFailure() == "hold" {
+		record.Outcome = outcomeHold
+		r.st.Lifecycle = record
 		r.log.Warn("lifecycle action held for an operator", append(attrs, "outcome", outcomeHold,
 			"default_result", act.DefaultResult, "heartbeat_timeout", act.HeartbeatTimeout)...)
 		return state.OK, fmt.Sprintf("%s: hook %s of group %s left open for an operator; "+
@@ -219,6 +224,8 @@ func (r *run) settle(ctx context.Context, cause error) (string, string, error) {
 	if err := r.manager().Complete(ctx, act, result); err != nil {
 		return "", "", err
 	}
+	record.Outcome = result
+	r.st.Lifecycle = record
 	r.log.Info("lifecycle action completed", append(attrs, "outcome", result)...)
 	return state.OK, fmt.Sprintf("%s sent for hook %s of group %s (%s, %d heartbeats)",
 		result, act.Hook, act.Group, act.State, r.hook.heartbeats), nil

@@ -56,6 +56,9 @@ type File struct {
 	Config     *node.Config    `json:"config,omitempty"`
 	Provenance node.Provenance `json:"provenance,omitempty"`
 
+	// Lifecycle is what the signal stage did with the launch hook.
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+
 	// InputsDigest is the digest of the files the render stage last wrote
 	// completely; an equal digest on a later run means nothing to rerender.
 	InputsDigest string     `json:"inputs_digest,omitempty"`
@@ -71,6 +74,18 @@ type Stage struct {
 	// Detail is why a stage was skipped, or what it changed.
 	Detail string `json:"detail,omitempty"`
 	Error  string `json:"error,omitempty"`
+}
+
+// Lifecycle records the outcome of the Auto Scaling launch hook.
+type Lifecycle struct {
+	// Outcome is CONTINUE, ABANDON, "hold" or "no lifecycle action".
+	Outcome        string `json:"outcome"`
+	Group          string `json:"group,omitempty"`
+	Hook           string `json:"hook,omitempty"`
+	LifecycleState string `json:"lifecycle_state,omitempty"`
+	Heartbeats     int    `json:"heartbeats"`
+	// Reason says why no action was needed, for that outcome.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Rendered records one file the render stage wrote, for drift detection.
