@@ -45,6 +45,10 @@ func diagnoseCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return code
 	}
+	if f.timeout <= 0 {
+		fmt.Fprintf(stderr, "bootstrap diagnose: --timeout %s must be positive, such as 3s\n", f.timeout)
+		return exitDiagnoseUsage
+	}
 	rep := diagnose.Run(ctx, f.options(ctx, stderr))
 	write := diagnose.WriteText
 	if f.json {

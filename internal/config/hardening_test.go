@@ -34,6 +34,12 @@ func TestLoadRestrictedKeys(t *testing.T) {
 		{"unit_dir_user_data", userData("[systemd]\nunit_dir = \"/tmp/units\"\n"),
 			Error{Key: "systemd.unit_dir", Source: "user-data line 8", Err: ErrRestrictedKey},
 			"unit files", fix},
+		{"kv_mount_tag", withTags(map[string]string{"hashistack:secrets.kv_mount": "kv-ops/data/ops"}),
+			Error{Key: "secrets.kv_mount", Source: "tag hashistack:secrets.kv_mount",
+				Err: ErrRestrictedKey}, "Vault mount", fix},
+		{"auth_path_tag", withTags(map[string]string{"hashistack:vault.auth_path": "aws-ops"}),
+			Error{Key: "vault.auth_path", Source: "tag hashistack:vault.auth_path",
+				Err: ErrRestrictedKey}, "auth method", fix},
 	})
 }
 

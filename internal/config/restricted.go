@@ -18,6 +18,12 @@ var restrictedKeys = map[string]string{
 	"dns.server":        "decides which server resolves the join names",
 	"seal.endpoint":     "decides where Vault sends its unseal requests",
 	"systemd.unit_dir":  "decides where unit files are written as root",
+	// The namespace binding checks the paths below a mount; a mount from
+	// user-data could point the node at another namespace's secrets.
+	"secrets.kv_mount":     "decides which Vault mount the node's secrets come from",
+	"secrets.consul_mount": "decides which Vault mount the node's secrets come from",
+	"secrets.pki_mount":    "decides which Vault mount the node's secrets come from",
+	"vault.auth_path":      "decides which Vault auth method the node logs in with",
 }
 
 // bakedFilePath is the path at which the AMI bake writes the configuration file.

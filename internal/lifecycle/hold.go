@@ -57,8 +57,10 @@ func reserve(act Action) time.Duration {
 // limit counted from Hold's start is late by the boot time.
 //
 // A heartbeat answered "No active Lifecycle Action found" is skipped until
-// the next tick; any other failure stops the heartbeats, and the context
-// then ends before the heartbeat timeout runs out.
+// the next tick. A throttled heartbeat, or one that meets a server or
+// transport error, is retried until it goes through or the context ends.
+// Any other failure stops the heartbeats, and the context then ends before
+// the heartbeat timeout runs out.
 func (m *Manager) Hold(ctx context.Context, act Action, interval time.Duration) (
 	context.Context, func() int) {
 	hctx, cancel := context.WithCancelCause(ctx)

@@ -83,6 +83,8 @@ type Manager struct {
 	instanceID string
 	log        *slog.Logger
 	opts       Options
+	// delay is the wait before the retry after an attempt; tests shorten it.
+	delay func(attempt int) time.Duration
 }
 
 // New returns a Manager for the instance id that calls Auto Scaling through c.
@@ -96,7 +98,7 @@ func New(c Client, instanceID string, o Options) *Manager {
 	if o.CompleteTimeout <= 0 {
 		o.CompleteTimeout = DefaultCompleteTimeout
 	}
-	return &Manager{client: c, instanceID: instanceID, log: o.Logger, opts: o}
+	return &Manager{client: c, instanceID: instanceID, log: o.Logger, opts: o, delay: backoff}
 }
 
 // Action is the launch action of the instance: its group and hook.

@@ -338,3 +338,46 @@ func TestInterval(t *testing.T) {
 		})
 	}
 }
+
+func TestThrottlingRetriedUntilContextEnds(t *testing.T) {
+	tests := []struct {
+		name     string
+		throttle int
+		// timeout bounds Find; zero leaves it to the test's context.
+		timeout time.Duration
+		wantErr bool
+	}{
+		{"more_than_eight_throttles", 12, 0, false},
+		{"throttled_until_deadline", 1 << 20, 200 * time.Millisecond, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, client := setup(t, awsapi.Group{Name: "asg-1", Hooks: []awsapi.Hook{launchHook}})
+			srv.Launch(instanceID, "asg-1", awsapi.Launch{})
+			srv.Throttle(tc.throttle)
+			var log bytes.Buffer
+			m := newManager(client, &log)
+			lifecycle.FastRetries(m)
+			ctx := t.Context()
+			if tc.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
+				defer cancel()
+			}
+			_, err := m.Find(ctx, "")
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Find error = %v, want error %t", err, tc.wantErr)
+			}
+			throttled := strings.Count(strings.Join(actions(srv), " "), ":Throttling")
+			if throttled <= 8 {
+				t.Errorf("%d throttled calls, want retries past 8 attempts", throttled)
+			}
+			if n := strings.Count(log.String(), "auto scaling call failed, retrying"); n < throttled-1 {
+				t.Errorf("logged %d retries for %d throttled calls", n, throttled)
+			}
+			if tc.wantErr && !strings.Contains(err.Error(), "Throttling") {
+				t.Errorf("error %q does not name the throttling", err)
+			}
+		})
+	}
+}

@@ -14,13 +14,12 @@ import (
 
 // Retry schedule: attempt n waits a delay drawn uniformly from
 // (0, min(baseDelay·2^(n-1), maxDelay)], so a throttled call is retried
-// within milliseconds first and at most every 5 s later on.
+// within milliseconds first and at most every 5 s later on. Only the
+// caller's context bounds how long throttling, server errors and transport
+// errors are retried: a throttled API is slow, not broken.
 const (
 	baseDelay = 50 * time.Millisecond
 	maxDelay  = 5 * time.Second
-	// maxAttempts bounds the attempts of a call that fails with throttling,
-	// a server error or a transport error: about 20 s of backoff in all.
-	maxAttempts = 8
 	// callTimeout bounds one request.
 	callTimeout = 10 * time.Second
 )
@@ -41,24 +40,30 @@ const (
 	notYet
 )
 
-// retry calls call until it succeeds, fails for good, or ctx ends. With
-// waitActivation, a notYet failure is retried for up to the activation
-// wait; without, it is returned at once.
+// retry calls call until it succeeds, fails for good, or ctx ends. A
+// transient failure is retried until ctx ends. With waitActivation, a
+// notYet failure is retried for up to the activation wait; without, it is
+// returned at once.
 func (m *Manager) retry(ctx context.Context, op string, waitActivation bool,
 	call func(ctx context.Context) error) error {
 	var notYetSince time.Time
+	var last error
 	for attempt := 1; ; attempt++ {
 		err := m.attempt(ctx, call)
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
+		case ctx.Err() != nil && last != nil:
+			// The call was cut short by ctx: the failure before it says
+			// more about why the retries did not succeed.
+			return stopped(ctx, attempt, last)
+		case ctx.Err() != nil:
+			return stopped(ctx, attempt, err)
 		}
+		last = err
 		switch classify(err) {
 		case permanent:
 			return err
-		case transient:
-			if attempt >= maxAttempts {
-				return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-			}
 		case notYet:
 			if notYetSince.IsZero() {
 				notYetSince = time.Now()
@@ -67,13 +72,19 @@ func (m *Manager) retry(ctx context.Context, op string, waitActivation bool,
 				return err
 			}
 		}
-		delay := backoff(attempt)
+		delay := m.delay(attempt)
 		m.log.Warn("auto scaling call failed, retrying", "operation", op,
 			"attempt", attempt, "delay", delay, "error", err)
-		if serr := sleep(ctx, delay); serr != nil {
-			return fmt.Errorf("retry stopped by %v: %w", context.Cause(ctx), err)
+		if sleep(ctx, delay) != nil {
+			return stopped(ctx, attempt, err)
 		}
 	}
+}
+
+// stopped is the error of a retry loop that ctx ended after attempts,
+// with the last failure.
+func stopped(ctx context.Context, attempts int, err error) error {
+	return fmt.Errorf("retry stopped after %d attempts by %v: %w", attempts, context.Cause(ctx), err)
 }
 
 func (m *Manager) attempt(ctx context.Context, call func(ctx context.Context) error) error {
@@ -86,9 +97,6 @@ func (m *Manager) attempt(ctx context.Context, call func(ctx context.Context) er
 func classify(err error) failure {
 	if isNotYet(err) {
 		return notYet
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return permanent
 	}
 	var respErr *awshttp.ResponseError
 	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
@@ -103,7 +111,8 @@ func classify(err error) failure {
 		return permanent
 	}
 	// NOTE: anything else failed before Auto Scaling answered: a refused
-	// or reset connection, a DNS failure, a timeout.
+	// or reset connection, a DNS failure, a timeout of one call (the
+	// caller's context is still live here, retry checks it first).
 	return transient
 }
 

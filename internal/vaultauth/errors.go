@@ -39,7 +39,8 @@ type Error struct {
 	Fix string
 	// Retryable marks failures that can heal: 5xx, 429, connection refused.
 	Retryable bool
-	// Err is the cause as Vault, STS or the network returned it.
+	// Err is the cause as Vault, STS or the network returned it. Classify
+	// replaces a message from Vault or STS with its redacted text.
 	Err error
 }
 
@@ -53,7 +54,9 @@ func (e *Error) Error() string {
 		b.WriteString(": " + e.Fix)
 	}
 	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
+		// Redacted again without the known values, for causes that were
+		// not built by Classify, such as a credentials provider's error.
+		b.WriteString(": " + Redact(e.Err.Error()))
 	}
 	return b.String()
 }
@@ -67,6 +70,9 @@ type Request struct {
 	Path    string
 	// Role, Region and ServerID are set for a login.
 	Role, Region, ServerID string
+	// Secrets are the values to cut out of Vault's messages; nil means
+	// that only credential-looking text is cut.
+	Secrets *Secrets
 }
 
 func (r Request) op() string {

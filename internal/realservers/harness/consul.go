@@ -45,25 +45,13 @@ func ConsulRequest(ctx context.Context, address, token, method, path string, in,
 }
 
 // SetUpConsulACL creates, with the management token, the policy named
-// policy that the agent tokens Vault mints carry (node:write on every node,
-// service:read), and lets the anonymous token read agents and nodes.
-//
-// NOTE: the anonymous read is what lets the agent's consul-member check
-// pass, because the runner gives the health checks no ACL token; without
-// it /v1/agent/self answers 403.
+// policy that the agent tokens Vault mints carry: node:write on every node,
+// service:read, and agent:read, which the agent's consul-member health
+// check needs (docs/vault-aws-auth.md). The anonymous token keeps no
+// rights, so the checks pass only with the agent token they send.
 func SetUpConsulACL(ctx context.Context, address, management, policy string) error {
-	rules := map[string]string{
-		policy:           `node_prefix "" { policy = "write" } service_prefix "" { policy = "read" }`,
-		"anonymous-read": `agent_prefix "" { policy = "read" } node_prefix "" { policy = "read" }`,
-	}
-	for name, r := range rules {
-		err := ConsulRequest(ctx, address, management, http.MethodPut, "/v1/acl/policy",
-			map[string]string{"Name": name, "Rules": r}, nil)
-		if err != nil {
-			return err
-		}
-	}
-	return ConsulRequest(ctx, address, management, http.MethodPut,
-		"/v1/acl/token/"+AnonymousTokenID, map[string]any{
-			"Policies": []map[string]string{{"Name": "anonymous-read"}}}, nil)
+	rules := `node_prefix "" { policy = "write" } service_prefix "" { policy = "read" } ` +
+		`agent_prefix "" { policy = "read" }`
+	return ConsulRequest(ctx, address, management, http.MethodPut, "/v1/acl/policy",
+		map[string]string{"Name": policy, "Rules": rules}, nil)
 }

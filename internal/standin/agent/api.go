@@ -100,6 +100,17 @@ func consulAPI(a agentInfo) http.Handler {
 			},
 		})
 	})
+	// A one-server cluster: this node is the leader and a healthy voter.
+	mux.HandleFunc("GET /v1/operator/autopilot/health", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{
+			"Healthy": true, "FailureTolerance": 0,
+			"Servers": []map[string]any{{
+				"ID": "standin", "Name": a.nodeName("node_name"), "Address": "127.0.0.1:8300",
+				"SerfStatus": "alive", "Version": consulVersion, "Leader": true,
+				"LastContact": "0s", "Healthy": true, "Voter": true,
+			}},
+		})
+	})
 	return mux
 }
 
