@@ -16,6 +16,7 @@ import (
 	"github.com/hashistack/bootstrap/internal/health"
 	"github.com/hashistack/bootstrap/internal/realservers"
 	"github.com/hashistack/bootstrap/internal/realservers/harness"
+	agentsecrets "github.com/hashistack/bootstrap/internal/secrets"
 )
 
 // consulManagementToken is the initial management token the operator gives
@@ -92,7 +93,12 @@ func TestRealConsulCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		_, err := health.Wait(ctx, nil, consulTargets(consulAddrs[i], consulID(i)), nil, nil)
+		targets := consulTargets(consulAddrs[i], consulID(i))
+		token := agentsecrets.ConsulAgentToken(n.Scratch.Root)
+		for j := range targets {
+			targets[j].Token = token
+		}
+		_, err := health.Wait(ctx, nil, targets, nil, nil)
 		cancel()
 		if err != nil {
 			t.Fatalf("%s after a restart on the agent's secrets: %v", consulID(i), err)
