@@ -219,7 +219,11 @@ func (m *Manager) command(configHome string) *exec.Cmd {
 	cmd.Stderr = m.output
 	// Its own process group keeps a terminal's Ctrl-C away from the
 	// manager, so Stop decides how it ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// unshare and sh exec the manager in the same process, so the parent
+	// death signal reaches the manager itself: a test binary killed by a
+	// signal, which runs no cleanup, still gets its manager to stop its
+	// units. The cgroups it made stay behind in that case.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	return cmd
 }
 
