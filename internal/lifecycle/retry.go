@@ -54,8 +54,8 @@ func (m *Manager) retry(ctx context.Context, op string, waitActivation bool,
 		case err == nil:
 			return nil
 		case ctx.Err() != nil && last != nil:
-			// The call was cut short by ctx: the failure before it says
-			// more about why the retries did not succeed.
+			// ctx cut the call short, so the failure before it explains
+			// better why the retries did not succeed.
 			return stopped(ctx, attempt, last)
 		case ctx.Err() != nil:
 			return stopped(ctx, attempt, err)

@@ -35,7 +35,14 @@ const (
 	signalStageTimeout = 5 * time.Minute
 	// signalReserve is kept from the run's deadline for the signal stage.
 	signalReserve = 30 * time.Second
+	// signalLookupTimeout bounds the signal stage's lookup of an action
+	// the health stage did not find, retries included.
+	signalLookupTimeout = 2 * time.Minute
 )
+
+// errHealthDone is the cause that ends a lookup still running when the
+// health checks are over; the signal stage then looks again.
+var errHealthDone = errors.New("health stage ended")
 
 // Outcomes of the signal stage, at the start of its detail in state.json.
 const (
@@ -46,13 +53,13 @@ const (
 )
 
 // hookState carries the lifecycle action from the health stage to the
-// signal stage.
+// signal stage. Only a lookup that succeeded is kept: after a failed one,
+// looked stays false and the signal stage looks again.
 type hookState struct {
 	looked bool
 	act    lifecycle.Action
 	// none says why there is no action to complete, when there is none.
 	none       string
-	err        error
 	heartbeats int
 	released   bool
 }
@@ -72,15 +79,8 @@ func (r *run) health(ctx context.Context) (string, string, error) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.healthWait(ctx))
 	defer cancel()
-	if err := r.lookUpAction(wctx); err != nil {
-		return "", "", err
-	}
-	if r.hook.none == "" {
-		var stop func() int
-		interval := lifecycle.Interval(r.hook.act, r.res.config.Lifecycle.HeartbeatInterval.Duration)
-		wctx, stop = r.manager().Hold(wctx, r.hook.act, interval)
-		defer func() { r.hook.heartbeats = stop() }()
-	}
+	wctx, stop := r.holdAction(wctx)
+	defer stop()
 	statuses, err := health.Wait(wctx, client, targets, r.log, nil)
 	if err != nil {
 		return "", "", err
@@ -113,6 +113,44 @@ func (r *run) healthTargets() ([]health.Target, error) {
 		secrets.ConsulAgentToken(r.o.Root)), nil
 }
 
+// holdAction looks the launch action up while the health checks run on the
+// returned context, and once it is found keeps it open with heartbeats. The
+// context ends with ctx, or with lifecycle.ErrHookExpiring when the action
+// is about to time out. A lookup that fails, or is still retrying a
+// throttled Auto Scaling API when the checks are over, is logged and left
+// to the signal stage: it does not fail a healthy node. stop ends the
+// lookup and the heartbeats; r.hook may be read only after it returns.
+func (r *run) holdAction(ctx context.Context) (context.Context, func()) {
+	hctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan func() int, 1)
+	go func() { done <- r.startHold(hctx, cancel) }()
+	stop := func() {
+		cancel(errHealthDone)
+		if stopHold := <-done; stopHold != nil {
+			r.hook.heartbeats = stopHold()
+		}
+	}
+	return hctx, stop
+}
+
+// startHold looks the action up and starts its heartbeats on ctx. When the
+// heartbeats' context ends first, it ends ctx with the same cause through
+// cancel. It returns the heartbeats' stop, or nil when none started.
+func (r *run) startHold(ctx context.Context, cancel context.CancelCauseFunc) func() int {
+	if err := r.lookUpAction(ctx); err != nil {
+		r.log.Warn("lifecycle action lookup failed, heartbeats skipped", "error", err,
+			"next", "the signal stage looks the action up again")
+		return nil
+	}
+	if r.hook.none != "" {
+		return nil
+	}
+	interval := lifecycle.Interval(r.hook.act, r.res.config.Lifecycle.HeartbeatInterval.Duration)
+	hold, stop := r.manager().Hold(ctx, r.hook.act, interval)
+	context.AfterFunc(hold, func() { cancel(context.Cause(hold)) })
+	return stop
+}
+
 func (r *run) manager() *lifecycle.Manager {
 	return lifecycle.New(r.o.Lifecycle.AutoScaling, r.res.instance.InstanceID, lifecycle.Options{
 		Logger:          r.log,
@@ -121,36 +159,41 @@ func (r *run) manager() *lifecycle.Manager {
 	})
 }
 
-// lookUpAction finds the instance's launch action once per run and keeps
-// the answer in r.hook. An instance outside a group, a group without a
-// launching hook and an instance already in service have none, which is not
-// an error.
+// lookUpAction finds the instance's launch action and stores the result in
+// r.hook. Once one lookup succeeded, later calls return at once. An instance
+// outside a group, a group without a launching hook and an instance already
+// in service have none, which is not an error.
 func (r *run) lookUpAction(ctx context.Context) error {
 	if r.hook.looked {
-		return r.hook.err
-	}
-	r.hook.looked = true
-	inst := r.res.instance
-	if inst.TargetLifecycleState == "" {
-		r.hook.none = "not in an Auto Scaling group (IMDS has no target lifecycle state)"
 		return nil
 	}
+	act, none, err := r.findAction(ctx)
+	if err != nil {
+		return err
+	}
+	r.hook.looked, r.hook.act, r.hook.none = true, act, none
+	return nil
+}
+
+// findAction returns the instance's open launch action, or why it has none.
+func (r *run) findAction(ctx context.Context) (lifecycle.Action, string, error) {
+	inst := r.res.instance
+	if inst.TargetLifecycleState == "" {
+		return lifecycle.Action{}, "not in an Auto Scaling group (IMDS has no target lifecycle state)", nil
+	}
 	if r.o.Lifecycle.AutoScaling == nil {
-		r.hook.err = errors.New("no Auto Scaling client configured")
-		return r.hook.err
+		return lifecycle.Action{}, "", errors.New("lifecycle hook: no Auto Scaling client configured")
 	}
 	act, err := r.manager().Find(ctx, r.res.config.Lifecycle.Hook)
 	switch {
 	case errors.Is(err, lifecycle.ErrNoGroup), errors.Is(err, lifecycle.ErrNoHook):
-		r.hook.none = err.Error()
+		return lifecycle.Action{}, err.Error(), nil
 	case err != nil:
-		r.hook.err = fmt.Errorf("lifecycle hook: %w", err)
+		return lifecycle.Action{}, "", fmt.Errorf("lifecycle hook: %w", err)
 	case !act.Open():
-		r.hook.none = fmt.Sprintf("instance is %s in group %s", act.State, act.Group)
-	default:
-		r.hook.act = act
+		return lifecycle.Action{}, fmt.Sprintf("instance is %s in group %s", act.State, act.Group), nil
 	}
-	return r.hook.err
+	return act, "", nil
 }
 
 func (r *run) signal(ctx context.Context) (string, string, error) {
@@ -190,14 +233,20 @@ func joinLine(cause, err error) error {
 // settle completes, holds or skips the launch action after a run that
 // succeeded (cause nil) or failed, and logs the outcome in one line. It
 // works on a context that ignores ctx's cancel, so SIGTERM and the run's
-// deadline do not keep the hook from being released.
+// deadline do not keep the hook from being released. When the health stage
+// did not find the action, settle looks it up again, within
+// signalLookupTimeout.
 func (r *run) settle(ctx context.Context, cause error) (string, string, error) {
 	r.hook.released = true
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), signalStageTimeout)
 	defer cancel()
-	if err := r.lookUpAction(ctx); err != nil {
+	lctx, lcancel := context.WithTimeout(ctx, signalLookupTimeout)
+	err := r.lookUpAction(lctx)
+	lcancel()
+	if err != nil {
 		return "", "", err
 	}
+
 	if r.hook.none != "" {
 		r.st.Lifecycle = &state.Lifecycle{Outcome: outcomeNone, Reason: r.hook.none}
 		r.log.Info("lifecycle action not needed", "outcome", outcomeNone, "reason", r.hook.none)
