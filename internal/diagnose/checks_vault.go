@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl"
 	"github.com/hashicorp/vault/api"
 
+	"github.com/hashistack/bootstrap/internal/vaultauth"
 	"github.com/hashistack/bootstrap/roles"
 )
 
@@ -120,31 +121,48 @@ func lookupSetting(tree map[string]any, keys []string) string {
 // lookupToken asks Vault for the token's remaining time to live with
 // auth/token/lookup-self, which any valid token may call.
 func (e *env) lookupToken(ctx context.Context, token, file string) Result {
-	addr := e.o.VaultAddress
+	addr, source := e.vaultAddress()
 	if addr == "" {
-		addr = e.st.Config.Vault.Address
-	}
-	if addr == "" {
-		r := result("vault-token", Fail, "no Vault address: vault.address is empty")
+		r := result("vault-token", Fail, "no Vault address: vault.address is empty and VAULT_ADDR is unset")
 		r.Fix = "set vault.address in /etc/bootstrap/bootstrap.toml or user-data"
 		return r
 	}
 	client, err := e.vaultClient(addr)
 	if err != nil {
-		return result("vault-token", Fail, "vault client for %s: %v", addr, err)
+		return result("vault-token", Fail, "vault client for %s (%s): %s", addr, source,
+			vaultauth.Redact(err.Error(), token))
 	}
 	client.SetToken(token)
 	secret, err := client.Auth().Token().LookupSelfWithContext(ctx)
 	if err != nil {
-		r := result("vault-token", Fail, "lookup-self at %s: %s", addr, vaultError(err))
+		r := result("vault-token", Fail, "lookup-self at %s (%s): %s", addr, source,
+			vaultError(err, token))
 		r.Fix = "a 403 means the token expired or was revoked: " + rerun + " to fetch a new one"
 		return r
 	}
 	ttl, err := secret.TokenTTL()
 	if err != nil {
-		return result("vault-token", Fail, "lookup-self at %s: invalid ttl: %v", addr, err)
+		return result("vault-token", Fail, "lookup-self at %s (%s): invalid ttl: %s", addr, source,
+			vaultauth.Redact(err.Error(), token))
 	}
-	return tokenResult(ttl, file)
+	r := tokenResult(ttl, file)
+	r.Summary += " (Vault " + addr + ", " + source + ")"
+	r.Lines[0].Attrs["vault_address"] = addr
+	return r
+}
+
+// vaultAddress returns the Vault address to use and where it comes from.
+// The address the last run recorded in the state file wins over
+// VAULT_ADDR, which the operator's shell may set for another cluster.
+func (e *env) vaultAddress() (addr, source string) {
+	recorded, shell := e.st.Config.Vault.Address, e.o.VaultAddress
+	switch {
+	case recorded == "":
+		return shell, "VAULT_ADDR, because vault.address of the state file is empty"
+	case shell != "" && shell != recorded:
+		return recorded, "vault.address of the state file; VAULT_ADDR " + shell + " differs and is not used"
+	}
+	return recorded, "vault.address of the state file"
 }
 
 func tokenResult(ttl time.Duration, file string) Result {
@@ -181,11 +199,13 @@ func (e *env) vaultClient(addr string) (*api.Client, error) {
 	return api.NewClient(cfg)
 }
 
-// vaultError shortens Vault's error to its status and messages.
-func vaultError(err error) string {
+// vaultError shortens Vault's error to its status and messages, with the
+// token and anything that looks like a credential redacted, because
+// Vault's messages may repeat what the request carried.
+func vaultError(err error, token string) string {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
-		return fmt.Sprintf("%d: %s", re.StatusCode, strings.Join(re.Errors, "; "))
+		return fmt.Sprintf("%d: %s", re.StatusCode, vaultauth.Redact(strings.Join(re.Errors, "; "), token))
 	}
-	return err.Error()
+	return vaultauth.Redact(err.Error(), token)
 }

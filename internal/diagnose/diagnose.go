@@ -138,8 +138,9 @@ type Options struct {
 	// ClockURL is the AWS endpoint whose Date header the clock check
 	// reads. Empty selects [STSEndpoint] for the node's region.
 	ClockURL string
-	// VaultAddress overrides vault.address of the configuration, as
-	// VAULT_ADDR does for Vault's own tools.
+	// VaultAddress is VAULT_ADDR from the environment. It is used only
+	// when the state file records no vault.address, and named when the
+	// two differ.
 	VaultAddress string
 
 	// Timeout bounds each check; zero is [DefaultTimeout].

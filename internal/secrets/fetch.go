@@ -52,7 +52,8 @@ func (f fetcher) request(ctx context.Context, path string, do func(context.Conte
 	err := vaultauth.Retry(ctx, f.o.Logger, "vault "+path, func(ctx context.Context) error {
 		var err error
 		secret, err = do(ctx)
-		return vaultauth.Classify(err, vaultauth.Request{Address: f.client.Address(), Path: path})
+		return vaultauth.Classify(err, vaultauth.Request{Address: f.client.Address(), Path: path,
+			Secrets: f.out.known})
 	})
 	if err != nil {
 		return nil, err
@@ -143,7 +144,8 @@ func (f fetcher) vaultToken(ctx context.Context, s roles.Secret) error {
 		secret, err = f.client.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{
 			Policies: s.Policies, DisplayName: "nomad-server", Period: "72h",
 		})
-		return vaultauth.Classify(err, vaultauth.Request{Address: f.client.Address(), Path: path})
+		return vaultauth.Classify(err, vaultauth.Request{Address: f.client.Address(), Path: path,
+			Secrets: f.out.known})
 	})
 	if err != nil {
 		return err
@@ -180,7 +182,7 @@ func (f fetcher) vaultTLS(ctx context.Context, s roles.Secret) error {
 		}
 	})
 	if err != nil {
-		return bundleError(v.TLSBundle, f.o.Config.Region, err)
+		return bundleError(v.TLSBundle, f.o.Config.Region, f.out.known.Wrap(err))
 	}
 	var b tlsBundle
 	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &b) != nil {

@@ -107,12 +107,17 @@ func Fetch(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	var res Result
-	client, token, err := login(ctx, o, plan)
+
+	// known collects every secret the stage holds, so that no error built
+	// from a server's message repeats one.
+	known := &vaultauth.Secrets{}
+	client, token, err := login(ctx, o, plan, known)
 	if err != nil {
 		return Result{}, err
 	}
 	res.Login = token
-	out, err := fetchAll(ctx, o, client, plan)
+
+	out, err := fetchAll(ctx, o, client, plan, known)
 	if err != nil {
 		return Result{}, err
 	}
@@ -130,7 +135,7 @@ func Fetch(ctx context.Context, o Options) (Result, error) {
 
 // login logs in to Vault when any planned secret comes from Vault, and
 // returns a client that carries the token.
-func login(ctx context.Context, o Options, plan []roles.Secret) (*api.Client, *vaultauth.Token, error) {
+func login(ctx context.Context, o Options, plan []roles.Secret, known *vaultauth.Secrets) (*api.Client, *vaultauth.Token, error) {
 	if !slices.ContainsFunc(plan, func(s roles.Secret) bool { return s.Kind != roles.KindVaultTLS }) {
 		return nil, nil, nil
 	}
@@ -140,6 +145,7 @@ func login(ctx context.Context, o Options, plan []roles.Secret) (*api.Client, *v
 	}
 	c := o.Config
 	lo := o.Login
+	lo.Secrets = known
 	lo.Role, lo.Mount, lo.STSRegion, lo.ServerID = c.Vault.Role, c.Vault.AuthPath,
 		c.Vault.STSRegion, c.Vault.ServerID
 	if lo.Role != c.Namespace {
@@ -160,14 +166,17 @@ func login(ctx context.Context, o Options, plan []roles.Secret) (*api.Client, *v
 }
 
 // output is what the fetchers produce: settings for each service's include
-// file and whole files, both by service.
+// file and whole files, both by service. Every value is also added to
+// known.
 type output struct {
 	mu       sync.Mutex
 	settings map[string]map[string]string
 	files    map[string]map[string]string
+	known    *vaultauth.Secrets
 }
 
 func (o *output) setting(service, key, value string) {
+	o.known.Add(value)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.settings[service] == nil {
@@ -177,6 +186,7 @@ func (o *output) setting(service, key, value string) {
 }
 
 func (o *output) file(service, name, value string) {
+	o.known.Add(value)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.files[service] == nil {
@@ -185,8 +195,13 @@ func (o *output) file(service, name, value string) {
 	o.files[service][name] = value
 }
 
-func fetchAll(ctx context.Context, o Options, client *api.Client, plan []roles.Secret) (*output, error) {
-	out := &output{settings: map[string]map[string]string{}, files: map[string]map[string]string{}}
+// fetchAll fetches every planned secret concurrently. Its error names each
+// secret that failed, on one line, so that the stage's verdict stays one
+// line on stderr and in the state file.
+func fetchAll(ctx context.Context, o Options, client *api.Client, plan []roles.Secret,
+	known *vaultauth.Secrets) (*output, error) {
+	out := &output{settings: map[string]map[string]string{}, files: map[string]map[string]string{},
+		known: known}
 	errs := make([]error, len(plan))
 	var wg sync.WaitGroup
 	for i, s := range plan {
@@ -201,8 +216,38 @@ func fetchAll(ctx context.Context, o Options, client *api.Client, plan []roles.S
 		})
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return out, joinLine(errs)
 }
+
+// joinLine joins the non-nil errors as errors.Join does, so errors.Is and
+// errors.As see each of them, but separates their messages with "; "
+// rather than line breaks, and turns the line breaks within a message into
+// spaces. It returns nil when every error is nil.
+func joinLine(errs []error) error {
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &lineError{errs: failed}
+}
+
+type lineError struct{ errs []error }
+
+func (e *lineError) Error() string {
+	messages := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		// A cause that spans lines, such as a parser's error, is flattened too.
+		messages[i] = strings.Join(strings.Fields(err.Error()), " ")
+	}
+	return strings.Join(messages, "; ")
+}
+
+func (e *lineError) Unwrap() []error { return e.errs }
 
 // planSecrets returns the role's secrets with placeholders replaced and
 // mounts prefixed, after checking the namespace binding. A vault-token

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"syscall"
 
@@ -56,7 +55,7 @@ func (e *Error) Error() string {
 	if e.Err != nil {
 		// Redacted again without the known values, for causes that were
 		// not built by Classify, such as a credentials provider's error.
-		b.WriteString(": " + Redact(e.Err.Error()))
+		b.WriteString(": " + redactText(e.Err.Error(), nil))
 	}
 	return b.String()
 }
@@ -107,59 +106,69 @@ func Classify(err error, r Request) error {
 	return e
 }
 
-// NOTE: the messages matched here are those of Vault 1.13's AWS auth
+// classifyResponse classifies Vault's answer by its status code, the start
+// of each of its messages and, for a login that STS rejected, the Code and
+// Message elements of STS's XML error that Vault quotes. A word found
+// elsewhere in the text, such as a header name Vault repeats, never
+// changes the class.
+//
+// NOTE: the message starts matched here are those of Vault 1.13's AWS auth
 // method and of STS's error codes. A later Vault that rewords them falls
-// through to ErrRequest, which still carries Vault's own message.
+// through to ErrRequest, which still carries Vault's redacted message.
 func classifyResponse(e *Error, resp *api.ResponseError, r Request) {
-	msg := strings.ToLower(strings.Join(resp.Errors, "; "))
-	status := resp.StatusCode
-	switch {
-	case status == http.StatusServiceUnavailable && strings.Contains(msg, "sealed"):
+	switch c := responseCause(resp.StatusCode, resp.Errors); c {
+	case causeSealed:
 		e.Class, e.Retryable = ErrSealed, true
 		e.Fix = "unseal Vault, or wait for auto-unseal; check the Vault servers' awskms seal"
-	case status == http.StatusTooManyRequests:
+	case causeThrottled:
 		e.Class, e.Retryable = ErrThrottled, true
 		e.Fix = "retry later, or raise Vault's rate limit quota"
-	case status >= 500:
+	case causeServer:
 		e.Class, e.Retryable = ErrServer, true
 		e.Fix = "check the Vault servers' logs"
-	case strings.Contains(msg, "credential should be scoped"):
+	default:
+		loginFailure(e, c, r)
+	}
+	text := r.Secrets.Redact(strings.Join(resp.Errors, "; "))
+	e.Err = fmt.Errorf("status %d: %s", resp.StatusCode, text)
+}
+
+// loginFailure sets the class and fix of a failure that retrying cannot heal.
+func loginFailure(e *Error, c cause, r Request) {
+	switch c {
+	case causeWrongRegion:
 		e.Class = ErrWrongRegion
 		e.Fix = fmt.Sprintf("the request was signed for region %s; set vault.sts_region to "+
 			"the region of the STS endpoint Vault's AWS auth method uses (its sts_region "+
 			"and sts_endpoint)", r.Region)
-	case strings.Contains(msg, "signature expired") || strings.Contains(msg, "requestexpired") ||
-		strings.Contains(msg, "request has expired"):
+	case causeClockSkew:
 		e.Class = ErrClockSkew
 		e.Fix = "the node's clock differs from AWS's by more than 15 minutes; " +
 			"check chrony and the Amazon Time Sync Service (169.254.169.123)"
-	case strings.Contains(msg, "x-vault-aws-iam-server-id") || strings.Contains(msg, "server id"):
+	case causeServerID:
 		e.Class = ErrServerID
 		e.Fix = serverIDFix(r.ServerID)
-	case strings.Contains(msg, "entry for role") || strings.Contains(msg, "role") &&
-		strings.Contains(msg, "not found"):
+	case causeUnknownRole:
 		e.Class = ErrUnknownRole
 		e.Fix = fmt.Sprintf("create the role %q in the AWS auth method at auth/%s, "+
 			"or fix the namespace", r.Role, strings.TrimSuffix(r.Path, "/login"))
-	case strings.Contains(msg, "does not belong to the role"):
+	case causeNotBound:
 		e.Class = ErrPermissionDenied
 		e.Fix = fmt.Sprintf("the instance profile's IAM role is not bound to Vault role %q; "+
 			"add it to the role's bound_iam_principal_arn", r.Role)
-	case status == http.StatusForbidden || strings.Contains(msg, "permission denied"):
+	case causeDenied:
 		e.Class = ErrPermissionDenied
 		e.Fix = "the role's policies do not allow this path; check the Vault policies " +
 			"of the namespace and the path in the role file"
-	case status == http.StatusNotFound:
+	case causeNotFound:
 		e.Class = ErrNotFound
 		e.Fix = "check the secrets engine's mount and the path in the configuration"
-	case strings.Contains(msg, "invalidclienttokenid") ||
-		strings.Contains(msg, "security token included in the request is invalid"):
+	case causeBadCredentials:
 		e.Class = ErrNoCredentials
 		e.Fix = "STS rejected the instance profile credentials; check the instance profile"
 	default:
 		e.Class = ErrRequest
 	}
-	e.Err = fmt.Errorf("status %d: %s", status, strings.Join(resp.Errors, "; "))
 }
 
 func serverIDFix(sent string) string {

@@ -19,21 +19,24 @@ const maxMessage = 200
 
 // credentialPatterns match credentials that the caller may not hold but that
 // a server can echo: Vault service, batch and recovery tokens, legacy
-// service tokens, AWS access key IDs, and the SigV4 credential scope and
-// signature.
+// service tokens, AWS access key IDs, and the access key ID and signature
+// of a SigV4 Authorization header. The rest of the credential scope (date,
+// region, service) is kept, because it shows a wrong region.
 var credentialPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`\bhv[sbr]\.[A-Za-z0-9_-]+`),
 	regexp.MustCompile(`\bs\.[A-Za-z0-9]{24}\b`),
 	regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`),
-	regexp.MustCompile(`(?i)\b(Credential|Signature|X-Amz-Signature)=[^\s,"'&\]}]+`),
+	regexp.MustCompile(`(?i)\bCredential=[^\s,"'&\[\]}/]+`),
+	regexp.MustCompile(`(?i)\b(?:Signature|X-Amz-Signature)=[0-9a-f]+`),
 }
 
 // headerValue matches the value after a header that carries a credential,
 // in the forms `Name: value`, `Name=value` and JSON's `"Name":["value"]`.
 // Group 1 is the name and its separator, group 2 the value, which ends at
-// a quote, a space, a bracket, a comma or an ampersand.
+// a quote, a space, a bracket, a comma or an ampersand. A value that is
+// already [redacted] does not match again.
 var headerValue = regexp.MustCompile(`(?i)\b((?:X-Amz-Security-Token|Authorization|X-Vault-Token)` +
-	`(?:["'\\]*\s*[:=]\s*\[?\s*["'\\]*|\s+))([^"'\\\s\],}&]+)`)
+	`(?:["'\\]*\s*[:=]\s*\[?\s*["'\\]*|\s+))([^"'\\\s\[\],}&]+)`)
 
 // Secrets is the set of secret values a caller holds, such as the Vault
 // token in use, the AWS credentials and every secret fetched so far. A nil
@@ -91,6 +94,11 @@ func (e *redactedError) Unwrap() error { return e.err }
 // NOTE: a known value is replaced wherever it occurs, so a very short
 // secret also hides unrelated text that happens to contain it.
 func Redact(msg string, known ...string) string {
+	return truncate(redactText(msg, known), maxMessage)
+}
+
+// redactText is Redact without the cut.
+func redactText(msg string, known []string) string {
 	for _, v := range knownForms(known) {
 		msg = strings.ReplaceAll(msg, v, Redacted)
 	}
@@ -98,8 +106,7 @@ func Redact(msg string, known ...string) string {
 		msg = re.ReplaceAllStringFunc(msg, redactAssignment)
 	}
 	msg = headerValue.ReplaceAllString(msg, "${1}"+Redacted)
-	msg = strings.Join(strings.Fields(msg), " ")
-	return truncate(msg, maxMessage)
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 // redactAssignment keeps the name of a `name=value` match and replaces

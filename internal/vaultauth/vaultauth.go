@@ -13,7 +13,9 @@
 // AWS SDK for Go v1, which has reached end of support.
 //
 // The package never logs or returns a token, a credential or the signed
-// request: errors carry Vault's and STS's messages, which contain neither.
+// request. Errors carry Vault's and STS's messages only after [Redact] has
+// replaced the secrets the caller holds and any text that looks like a
+// credential, because a server may echo what it received.
 package vaultauth
 
 import (
@@ -59,6 +61,10 @@ type Options struct {
 	Address string
 	// Now returns the signing time; nil means time.Now.
 	Now func() time.Time
+	// Secrets collects the values to cut out of Vault's messages. LoginData
+	// adds the AWS credentials to it and Login the token it returns. Nil
+	// means Login uses a set of its own.
+	Secrets *Secrets
 }
 
 // STSEndpoint returns the regional STS endpoint URL of region in the aws
@@ -79,6 +85,9 @@ func LoginData(ctx context.Context, o Options) (map[string]any, error) {
 	creds, err := o.Credentials.Retrieve(ctx)
 	if err != nil {
 		return nil, &Error{Class: ErrNoCredentials, Err: err}
+	}
+	if o.Secrets != nil {
+		o.Secrets.Add(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
 	}
 	req, err := signedRequest(ctx, o, creds)
 	if err != nil {
@@ -151,6 +160,9 @@ func Login(ctx context.Context, client *api.Client, o Options, log *slog.Logger)
 	if o.Address == "" {
 		o.Address = client.Address()
 	}
+	if o.Secrets == nil {
+		o.Secrets = &Secrets{}
+	}
 	path := "auth/" + o.Mount + "/login"
 	var secret *api.Secret
 	err := Retry(ctx, log, "vault login", func(ctx context.Context) error {
@@ -161,7 +173,7 @@ func Login(ctx context.Context, client *api.Client, o Options, log *slog.Logger)
 		}
 		secret, err = client.Logical().WriteWithContext(ctx, path, data)
 		return Classify(err, Request{Address: o.Address, Path: path, Role: o.Role,
-			Region: o.STSRegion, ServerID: o.ServerID})
+			Region: o.STSRegion, ServerID: o.ServerID, Secrets: o.Secrets})
 	})
 	if err != nil {
 		return nil, err
@@ -169,6 +181,7 @@ func Login(ctx context.Context, client *api.Client, o Options, log *slog.Logger)
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
 		return nil, fmt.Errorf("vault login at %s/v1/%s: response has no token", o.Address, path)
 	}
+	o.Secrets.Add(secret.Auth.ClientToken)
 	return &Token{
 		Accessor: secret.Auth.Accessor,
 		Policies: secret.Auth.Policies,
