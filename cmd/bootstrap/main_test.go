@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/hashistack/bootstrap/internal/standin/awsapi"
 	"github.com/hashistack/bootstrap/internal/standin/imds"
 	"github.com/hashistack/bootstrap/internal/testenv/imdsmock"
 )
@@ -28,6 +30,13 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// scriptInstanceID is the instance every `imds` command serves.
+const scriptInstanceID = "i-0c11000000000a001"
+
+// scriptCredentials are the AWS credentials every script signs with.
+var scriptCredentials = aws.Credentials{AccessKeyID: "AKIDSCRIPTTEST",
+	SecretAccessKey: "script-test-not-a-secret"}
+
 // TestScripts runs the CLI scripts in testdata/script. Each script starts
 // its own IMDS (AWS's mock, or the stand-in for faults the mock cannot
 // produce) on loopback with the `imds` command.
@@ -37,12 +46,20 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("HOME", e.WorkDir)
-			// Nothing in these scripts may call an AWS API: a closed
-			// loopback port makes an unexpected call fail here.
+			// Any other AWS API gets a closed loopback port, so an
+			// unexpected call fails here.
 			e.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-			e.Setenv("AWS_ACCESS_KEY_ID", "AKIDSCRIPTTEST")
-			e.Setenv("AWS_SECRET_ACCESS_KEY", "script-test-not-a-secret")
+			e.Setenv("AWS_ACCESS_KEY_ID", scriptCredentials.AccessKeyID)
+			e.Setenv("AWS_SECRET_ACCESS_KEY", scriptCredentials.SecretAccessKey)
 			e.Setenv("AWS_REGION", "eu-west-1")
+			// AWS's IMDS mock puts every instance InService, so the signal
+			// stage asks Auto Scaling: this one holds the script instance in
+			// a group without a launching hook, so there is no action.
+			as := awsapi.ServeAutoScaling(awsapi.Options{Region: "eu-west-1",
+				Credentials: scriptCredentials}, awsapi.Group{Name: "script-asg"})
+			as.Launch(scriptInstanceID, "script-asg", awsapi.Launch{})
+			e.Defer(as.Close)
+			e.Setenv("AWS_ENDPOINT_URL_AUTO_SCALING", as.URL)
 			e.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9")
 			return nil
 		},
@@ -102,7 +119,7 @@ func cmdIMDS(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		tags[k] = v
 	}
-	const instanceID = "i-0c11000000000a001"
+	const instanceID = scriptInstanceID
 	var url string
 	if refuse || empty || len(tags) > 2 {
 		id := imds.Identity{
