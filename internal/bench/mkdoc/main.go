@@ -55,7 +55,7 @@ answer and 10 tags (` + "`BenchmarkFetch`" + ` in ` + "`internal/metadata`" + `)
 		title: "Health to CONTINUE",
 		about: `How long after the role's agent turns healthy the launch hook receives CONTINUE
 (` + "`BenchmarkHealthyToContinue`" + ` in ` + "`internal/bench`" + `): the health wait runs against a Vault
-health endpoint that answers sealed for two seconds, so the poll backoff reaches its 600 ms
+health endpoint that answers sealed for two seconds, so the poll backoff reaches its 400 ms
 cap, then active, with heartbeats running; it times from the switch to healthy until
 ` + "`CompleteLifecycleAction`" + ` returns from the Auto Scaling stand-in. Goal: at most 250 ms.
 The poll delay is drawn uniformly up to the cap, so single runs can exceed the mean by up to
