@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashistack/bootstrap/internal/backoff"
 )
 
 // Backoff between rounds of probes. Round n waits a delay drawn uniformly
@@ -118,7 +119,7 @@ func Wait(ctx context.Context, c *http.Client, targets []Target, log *slog.Logge
 		if pending != nil {
 			pending(ctx, slices.Clone(statuses))
 		}
-		if err := sleep(ctx, backoff(round)); err != nil {
+		if err := backoff.Sleep(ctx, backoff.Full(round, baseDelay, maxDelay)); err != nil {
 			return ended(ctx, log, last)
 		}
 	}
@@ -156,27 +157,6 @@ func logChanges(log *slog.Logger, previous, current []Status) {
 			attrs = append(attrs, "fatal", true)
 		}
 		log.Info("health check changed", attrs...)
-	}
-}
-
-// backoff returns the delay after round, as the Backoff comment describes.
-func backoff(round int) time.Duration {
-	bound := maxDelay
-	if round < 20 {
-		bound = min(baseDelay<<(round-1), maxDelay)
-	}
-	return time.Duration(rand.Int64N(int64(bound))) + 1
-}
-
-// sleep waits for d or until ctx ends, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
 	}
 }
 

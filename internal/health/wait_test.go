@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/hashistack/bootstrap/internal/backoff"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -239,7 +241,7 @@ func TestBackoffBounds(t *testing.T) {
 			bound = baseDelay << (round - 1)
 		}
 		for range 100 {
-			if d := backoff(round); d <= 0 || d > bound {
+			if d := backoff.Full(round, baseDelay, maxDelay); d <= 0 || d > bound {
 				t.Fatalf("backoff(%d) = %v, want in (0, %v]", round, d, bound)
 			}
 		}

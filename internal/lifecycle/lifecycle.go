@@ -98,7 +98,7 @@ func New(c Client, instanceID string, o Options) *Manager {
 	if o.CompleteTimeout <= 0 {
 		o.CompleteTimeout = DefaultCompleteTimeout
 	}
-	return &Manager{client: c, instanceID: instanceID, log: o.Logger, opts: o, delay: backoff}
+	return &Manager{client: c, instanceID: instanceID, log: o.Logger, opts: o, delay: fullJitter}
 }
 
 // Action is the launch action of the instance: its group and hook.

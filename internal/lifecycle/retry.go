@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/hashistack/bootstrap/internal/backoff"
 )
 
 // Retry schedule: attempt n waits a delay drawn uniformly from
@@ -75,7 +76,7 @@ func (m *Manager) retry(ctx context.Context, op string, waitActivation bool,
 		delay := m.delay(attempt)
 		m.log.Warn("auto scaling call failed, retrying", "operation", op,
 			"attempt", attempt, "delay", delay, "error", err)
-		if sleep(ctx, delay) != nil {
+		if backoff.Sleep(ctx, delay) != nil {
 			return stopped(ctx, attempt, err)
 		}
 	}
@@ -129,23 +130,8 @@ func isNotYet(err error) bool {
 		strings.Contains(apiErr.ErrorMessage(), "No active Lifecycle Action found")
 }
 
-// backoff returns the delay after attempt, as the retry schedule says.
-func backoff(attempt int) time.Duration {
-	bound := maxDelay
-	if attempt < 16 {
-		bound = min(baseDelay<<(attempt-1), maxDelay)
-	}
-	return time.Duration(rand.Int64N(int64(bound))) + 1
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+// fullJitter is the retry schedule: backoff.Full with this package's
+// base delay and cap.
+func fullJitter(attempt int) time.Duration {
+	return backoff.Full(attempt, baseDelay, maxDelay)
 }

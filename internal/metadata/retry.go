@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/hashistack/bootstrap/internal/backoff"
 )
 
 // Backoff bounds. The first retry waits up to baseDelay, and each later one
@@ -54,13 +55,13 @@ func retry[T any](ctx context.Context, f *Fetcher, path string, p policy,
 			return zero, &PathError{Path: path, Attempts: attempt, Err: cause}
 		}
 		last = cause
-		delay := backoff(attempt)
+		delay := backoff.Full(attempt, baseDelay, maxDelay)
 		if f.MaxAttempts > 0 && attempt >= f.MaxAttempts || time.Now().Add(delay).After(deadline) {
 			return zero, &PathError{Path: path, Attempts: attempt, Err: cause, Fix: fixFor(cause, p)}
 		}
 		f.logger().Warn("retrying request", "path", path, "attempt", attempt,
 			"delay", delay.String(), "error", cause)
-		if err := sleep(ctx, delay); err != nil {
+		if err := backoff.Sleep(ctx, delay); err != nil {
 			return zero, stopped(path, attempt, last, err, p)
 		}
 	}
@@ -110,27 +111,6 @@ func attemptOnce[T any](ctx context.Context, p policy,
 		return value, fmt.Errorf("%w after %s: %w", ErrTimeout, p.timeout, err)
 	}
 	return value, err
-}
-
-// backoff returns a delay drawn uniformly from (0, bound], where bound
-// doubles with every attempt up to maxDelay ("full jitter").
-func backoff(attempt int) time.Duration {
-	bound := maxDelay
-	if attempt < 20 {
-		bound = min(baseDelay<<(attempt-1), maxDelay)
-	}
-	return time.Duration(rand.Int64N(int64(bound))) + 1
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // classifyIMDS decides from the responses recorded by the trace middleware
