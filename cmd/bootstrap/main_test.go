@@ -53,7 +53,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("AWS_SECRET_ACCESS_KEY", scriptCredentials.SecretAccessKey)
 			e.Setenv("AWS_REGION", "eu-west-1")
 			// AWS's IMDS mock puts every instance InService, so the signal
-			// stage asks Auto Scaling: this one holds the script instance in
+			// stage queries Auto Scaling. This stand-in keeps the script instance in
 			// a group without a launching hook, so there is no action.
 			as := awsapi.ServeAutoScaling(awsapi.Options{Region: "eu-west-1",
 				Credentials: scriptCredentials}, awsapi.Group{Name: "script-asg"})
@@ -109,8 +109,8 @@ func cmdIMDS(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ud, err := os.ReadFile(ts.MkAbs(args[0])) // byte for byte, gzip included
 	ts.Check(err)
-	// A Name tag, as every real instance has; with no tag at all the mock
-	// answers 404 for tags and the agent would fall back to DescribeTags.
+	// A Name tag, as every real instance has. With no tag at all the mock
+	// returns 404 for tags, and the agent would fall back to DescribeTags.
 	tags := map[string]string{"Name": "script-node"}
 	for _, kv := range args[1:] {
 		k, v, ok := strings.Cut(kv, "=")

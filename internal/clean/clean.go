@@ -23,8 +23,8 @@ import (
 	"github.com/hashistack/bootstrap/roles"
 )
 
-// DefaultUnitDir is where the render stage writes drop-ins unless
-// systemd.unit_dir says otherwise.
+// DefaultUnitDir is the directory of the render stage's drop-ins unless
+// systemd.unit_dir sets another.
 const DefaultUnitDir = "/etc/systemd/system"
 
 // dropinName is the drop-in file the render stage writes for each unit.
@@ -32,7 +32,7 @@ const DefaultUnitDir = "/etc/systemd/system"
 // not exported; TestTargets pins the value.
 const dropinName = "50-bootstrap.conf"
 
-// Kind says how a target is removed.
+// Kind selects how a target is removed.
 type Kind int
 
 const (
@@ -50,7 +50,7 @@ type Target struct {
 	// Path is the absolute path on the node, without the root.
 	Path string
 	Kind Kind
-	// Reason says what the path holds, for the report.
+	// Reason describes what the path contains, for the report.
 	Reason string
 	// EmptyParent removes the parent directory too when the removal leaves
 	// it empty, as for a unit's drop-in directory.

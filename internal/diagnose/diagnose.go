@@ -79,7 +79,7 @@ type Line struct {
 	Name string `json:"name"`
 	// Value is the fact in words, as the text output shows it.
 	Value string `json:"value"`
-	// Fix says what to do; set on lines that warn or fail.
+	// Fix is the next step to take. It is set on lines that warn or fail.
 	Fix string `json:"fix,omitempty"`
 	// Attrs holds the same fact as typed values for machines. The keys of
 	// each check are listed in docs/diagnose.md.
@@ -93,7 +93,7 @@ type Result struct {
 	Status Status `json:"status"`
 	// Summary is the check's verdict in one line.
 	Summary string `json:"summary"`
-	// Fix says what to do when the check itself warns or fails without a
+	// Fix is the next step when the check itself warns or fails without a
 	// line to attach the fix to.
 	Fix        string  `json:"fix,omitempty"`
 	DurationMS float64 `json:"duration_ms"`

@@ -130,8 +130,8 @@ func isNotYet(err error) bool {
 		strings.Contains(apiErr.ErrorMessage(), "No active Lifecycle Action found")
 }
 
-// fullJitter is the retry schedule: backoff.Full with this package's
-// base delay and cap.
+// fullJitter returns the delay after attempt: backoff.Full with this
+// package's base delay and cap.
 func fullJitter(attempt int) time.Duration {
 	return backoff.Full(attempt, baseDelay, maxDelay)
 }

@@ -56,7 +56,7 @@ type File struct {
 	Config     *node.Config    `json:"config,omitempty"`
 	Provenance node.Provenance `json:"provenance,omitempty"`
 
-	// Lifecycle is what the signal stage did with the launch hook.
+	// Lifecycle is the signal stage's outcome for the launch hook.
 	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
 
 	// InputsDigest is the digest of the files the render stage last wrote
@@ -71,7 +71,7 @@ type Stage struct {
 	Result   string        `json:"result"`
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
-	// Detail is why a stage was skipped, or what it changed.
+	// Detail is the reason a stage was skipped, or a summary of its changes.
 	Detail string `json:"detail,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
@@ -84,7 +84,7 @@ type Lifecycle struct {
 	Hook           string `json:"hook,omitempty"`
 	LifecycleState string `json:"lifecycle_state,omitempty"`
 	Heartbeats     int    `json:"heartbeats"`
-	// Reason says why no action was needed, for that outcome.
+	// Reason is the reason no action was needed, for that outcome.
 	Reason string `json:"reason,omitempty"`
 }
 
